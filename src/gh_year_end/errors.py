@@ -1,0 +1,250 @@
+"""The one error tree of ghye, and the exit codes it maps to.
+
+Every condition a user can meet is a subclass of :class:`GhyeError` whose message says what is
+wrong and what to do. Foreign errors (httpx, OSError, YAML) are converted where they happen
+(``raise ... from exc``) and caught once, in ``cli.py``. Anything else is a bug and keeps its
+traceback (shown with ``--verbose``).
+
+::
+
+    GhyeError                              exit 1 unless a subclass says otherwise
+    ├── UsageError                         2  wrong command-line use
+    │   ├── NoCheckpoint                   2  `resume` with nothing to resume
+    │   ├── UnknownRepo                    2  `--from-repo` / `--repo` not in the plan
+    │   ├── UnknownEndpoint                2  `--endpoint` not a known endpoint
+    │   └── ConfirmationRequired           2  `reset` off a terminal without `--yes`
+    ├── ConfigError                        2  the configuration cannot be used
+    │   ├── ConfigNotFound                 2  no config file where we looked
+    │   ├── ConfigInvalid                  2  a key is missing, misspelled or has a bad value
+    │   ├── ConfigChanged                  2  dataset-defining keys differ from the checkpoint's
+    │   └── TargetNotFound                 2  the org/user does not exist (404 on discovery)
+    ├── CheckpointError                    2  checkpoint.json cannot be trusted as it is
+    │   ├── CheckpointCorrupt              2  torn, unparsable or inconsistent checkpoint/journal
+    │   └── CheckpointVersionUnsupported   2  written by a newer ghye
+    ├── CheckpointLocked                   4  another live process holds the run lock
+    ├── LockNotStale                       4  `unlock` refused: the holder is alive
+    ├── AuthError                          5
+    │   ├── TokenMissing                   5  no token in the environment
+    │   └── AuthenticationFailed           5  GitHub answered 401
+    ├── StorageError                       3  the data folder cannot be written (disk full, read-only)
+    ├── DataFileMismatch                   3  a JSONL file is shorter than its checkpoint says
+    ├── Interrupted                        130/143  SIGINT/SIGTERM; progress saved
+    └── GitHubError                        3  a request to GitHub failed
+        ├── RetryableError                 3  worth trying again later (resume continues)
+        │   ├── TransientError             3  5xx, connection errors, timeouts, bad bodies
+        │   └── RateLimitExhausted         3  a rate limit that could not be waited out
+        └── PermanentError                 3  trying again will not help
+            ├── Unavailable                3  404 / 410: the resource is gone or hidden
+            ├── Blocked                    3  451: unavailable for legal reasons
+            ├── Forbidden                  3  403 that is not a rate limit (permissions, SAML SSO)
+            ├── Unprocessable              3  422: GitHub refused the request as invalid
+            └── ForeignNextLink            3  a next link to another scheme/host/port; not followed
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+EXIT_OK: Final = 0
+EXIT_BUG: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INCOMPLETE: Final = 3
+EXIT_LOCKED: Final = 4
+EXIT_AUTH: Final = 5
+EXIT_SIGINT: Final = 130
+EXIT_SIGTERM: Final = 143
+
+
+class GhyeError(Exception):
+    """Base of every error ghye reports to its user."""
+
+    exit_code: ClassVar[int] = EXIT_BUG
+
+
+# --- usage and configuration -------------------------------------------------------------
+
+
+class UsageError(GhyeError):
+    """The command line asks for something that cannot be done."""
+
+    exit_code = EXIT_USAGE
+
+
+class NoCheckpoint(UsageError):
+    """`resume` (or `status`) found no checkpoint for the target."""
+
+
+class UnknownRepo(UsageError):
+    """A repo named on the command line is not in the checkpoint's plan."""
+
+
+class UnknownEndpoint(UsageError):
+    """An endpoint named on the command line is not one ghye collects."""
+
+
+class ConfirmationRequired(UsageError):
+    """A destructive command ran off a terminal without `--yes`."""
+
+
+class ConfigError(GhyeError):
+    """The configuration cannot be used."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigNotFound(ConfigError):
+    """No config file where ghye looked."""
+
+
+class ConfigInvalid(ConfigError):
+    """A config key is missing, misspelled or has a bad value."""
+
+
+class ConfigChanged(ConfigError):
+    """The dataset-defining config differs from the one the checkpoint was made with."""
+
+
+class TargetNotFound(ConfigError):
+    """The configured org or user does not exist, or the token cannot see it."""
+
+
+# --- checkpoint and lock -------------------------------------------------------------------
+
+
+class CheckpointError(GhyeError):
+    """The checkpoint on disk cannot be trusted as it is."""
+
+    exit_code = EXIT_USAGE
+
+
+class CheckpointCorrupt(CheckpointError):
+    """checkpoint.json or its journal is torn, unparsable or inconsistent."""
+
+
+class CheckpointVersionUnsupported(CheckpointError):
+    """The checkpoint was written by a newer ghye in a format this one does not know."""
+
+
+class CheckpointLocked(GhyeError):
+    """Another live process holds the run lock for this target."""
+
+    exit_code = EXIT_LOCKED
+
+
+class LockNotStale(GhyeError):
+    """`unlock` refused because the lock's holder is still alive."""
+
+    exit_code = EXIT_LOCKED
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+class AuthError(GhyeError):
+    """GitHub cannot be asked anything without valid credentials."""
+
+    exit_code = EXIT_AUTH
+
+
+class TokenMissing(AuthError):
+    """No token in the environment variable the config names (nor in GH_TOKEN)."""
+
+
+class AuthenticationFailed(AuthError):
+    """GitHub answered 401: the token is wrong, expired or revoked."""
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+class StorageError(GhyeError):
+    """The data folder cannot be written: disk full, read-only, or another OS error."""
+
+    exit_code = EXIT_INCOMPLETE
+
+
+class DataFileMismatch(GhyeError):
+    """A JSONL file is shorter than (or missing from) what the checkpoint committed."""
+
+    exit_code = EXIT_INCOMPLETE
+
+
+# --- interruption --------------------------------------------------------------------------
+
+
+class Interrupted(GhyeError):
+    """The run was stopped by SIGINT or SIGTERM; progress was saved."""
+
+    def __init__(self, message: str, *, exit_code: int = EXIT_SIGINT) -> None:
+        super().__init__(message)
+        self.signal_exit_code = exit_code
+
+
+# --- GitHub --------------------------------------------------------------------------------
+
+
+class GitHubError(GhyeError):
+    """A request to GitHub failed."""
+
+    exit_code = EXIT_INCOMPLETE
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+        self.request_id = request_id
+
+
+class RetryableError(GitHubError):
+    """Worth trying again later: a resume continues from the same page."""
+
+    retryable = True
+
+
+class TransientError(RetryableError):
+    """5xx, connection errors, timeouts, truncated bodies or unparsable JSON, retries spent."""
+
+
+class RateLimitExhausted(RetryableError):
+    """A rate limit that could not be waited out within the retry budget."""
+
+
+class PermanentError(GitHubError):
+    """Trying the same request again will not help."""
+
+
+class Unavailable(PermanentError):
+    """404 or 410: the resource is gone, or the token cannot see it."""
+
+
+class Blocked(PermanentError):
+    """451: unavailable for legal reasons."""
+
+
+class Forbidden(PermanentError):
+    """403 that is not a rate limit: missing permission or SAML SSO enforcement."""
+
+
+class Unprocessable(PermanentError):
+    """422: GitHub refused the request as invalid."""
+
+
+class ForeignNextLink(PermanentError):
+    """A Link rel=next pointing at another scheme, host or port than api_url; not followed."""
+
+
+def is_unavailability(error: GitHubError) -> bool:
+    """True for the permanent failures that exit code 0 accepts: the data simply is not there.
+
+    404/410 (Unavailable), 451 (Blocked) and 403 permission (Forbidden). Anything else that ends a
+    unit — a foreign next link, a 422, a retryable failure — leaves the run incomplete (exit 3).
+    """
+    return isinstance(error, Unavailable | Blocked | Forbidden)

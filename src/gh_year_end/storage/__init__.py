@@ -1,0 +1,1 @@
+"""Storage: checkpoint, run lock, JSONL writers, manifest and the data layout."""
