@@ -19,7 +19,14 @@ from typing import Final
 
 from gh_year_end.config import Config
 
-ENDPOINT_DIRS: Final = ("pulls", "issues", "reviews", "issue_comments", "review_comments", "commits")
+ENDPOINT_DIRS: Final = (
+    "pulls",
+    "issues",
+    "reviews",
+    "issue_comments",
+    "review_comments",
+    "commits",
+)
 
 
 def repo_file_name(full_name: str) -> str:

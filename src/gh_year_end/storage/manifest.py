@@ -1,0 +1,130 @@
+"""manifest.json: what a finished collection holds, file by file, with checksums.
+
+Written once every unit has ended. Each data file is listed with its record count, size and
+sha256 — hashed in fixed-size chunks, so memory stays flat however large the file — and every
+unit that ended unavailable or failed is listed with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from gh_year_end.config import Config
+from gh_year_end.errors import DataFileMismatch
+from gh_year_end.storage.atomic import atomic_write_bytes, iso_z, storage_error
+from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
+from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
+
+MANIFEST_VERSION: Final = 1
+CHUNK: Final = 1 << 20
+
+
+def hash_prefix(path: Path, size: int) -> tuple[str, int]:
+    """sha256 and newline count of the first ``size`` bytes of ``path``, read in chunks."""
+    digest = hashlib.sha256()
+    lines = 0
+    remaining = size
+    try:
+        with path.open("rb") as handle:
+            while remaining > 0:
+                chunk = handle.read(min(CHUNK, remaining))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                lines += chunk.count(b"\n")
+                remaining -= len(chunk)
+    except OSError as exc:
+        raise storage_error(exc, path, action="reading") from exc
+    if remaining > 0:
+        raise DataFileMismatch(
+            f"{path} shrank while the manifest was being built — run `ghye resume` again"
+        )
+    return digest.hexdigest(), lines
+
+
+def build_manifest(
+    checkpoint: CheckpointManager,
+    paths: PathManager,
+    config: Config,
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    tool_version: str,
+) -> dict[str, Any]:
+    """The manifest of the collection ``checkpoint`` describes (files hashed up to their commit)."""
+    files: list[dict[str, Any]] = []
+    unavailable: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    total_records = total_bytes = 0
+    for repo, endpoint, state in checkpoint.units():
+        if state.status is CheckpointStatus.FAILED:
+            entry = {
+                "repo": repo,
+                "endpoint": endpoint,
+                "reason": state.error or "",
+                "retryable": bool(state.retryable),
+            }
+            (unavailable if state.unavailable else failed).append(entry)
+        if endpoint not in ENDPOINT_DIRS:
+            continue
+        path = paths.raw_path(endpoint, repo)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            if state.offset > 0:
+                raise DataFileMismatch(
+                    f"{path} is missing but the checkpoint says it holds {state.offset} bytes — "
+                    f"run `ghye reset --repo {repo} --endpoint {endpoint}` to collect it again"
+                ) from None
+            continue
+        except OSError as exc:
+            raise storage_error(exc, path, action="reading") from exc
+        if state.offset > size:
+            raise DataFileMismatch(
+                f"{path} is shorter than the checkpoint says ({size} < {state.offset} bytes) — "
+                f"run `ghye reset --repo {repo} --endpoint {endpoint}` to collect it again"
+            )
+        # Bytes past the commit are a page that never committed: not part of the dataset.
+        length = state.offset if state.offset > 0 else size
+        sha256, records = hash_prefix(path, length)
+        files.append(
+            {
+                "path": paths.relative(path),
+                "endpoint": endpoint,
+                "repo": repo,
+                "records": records,
+                "bytes": length,
+                "sha256": sha256,
+            }
+        )
+        total_records += records
+        total_bytes += length
+    windows = config.github.windows
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "tool": "ghye",
+        "tool_version": tool_version,
+        "config_digest": config.digest,
+        "target": {"mode": config.github.target.mode, "name": config.github.target.name},
+        "window": {
+            "year": windows.year,
+            "since": iso_z(windows.since),
+            "until": iso_z(windows.until),
+        },
+        "started_at": iso_z(started_at),
+        "finished_at": iso_z(finished_at),
+        "totals": {"files": len(files), "records": total_records, "bytes": total_bytes},
+        "files": files,
+        "unavailable": unavailable,
+        "failed": failed,
+    }
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest`` to ``path`` atomically (indented JSON)."""
+    atomic_write_bytes(path, orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
