@@ -42,7 +42,7 @@ class TargetConfig:
 class AuthConfig:
     """Where the token comes from (its value is never stored here)."""
 
-    token_env: str = "GITHUB_TOKEN"
+    token_env: str = "GITHUB_TOKEN"  # noqa: S105 — the variable's name, not a token
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,10 @@ class Config:
             "github.discovery.include_forks": gh.discovery.include_forks,
             "github.discovery.include_archived": gh.discovery.include_archived,
             "github.discovery.visibility": gh.discovery.visibility,
-            **{f"collection.enable.{n}": getattr(self.collection.enable, n) for n in ENDPOINT_SWITCHES},
+            **{
+                f"collection.enable.{n}": getattr(self.collection.enable, n)
+                for n in ENDPOINT_SWITCHES
+            },
         }
 
     @property
@@ -238,7 +241,9 @@ class _Reader:
                     if value is None:
                         continue
                     if not isinstance(value, Mapping):
-                        raise self.fail(_join(prefix, key), f"must be a mapping, got {_kind(value)}")
+                        raise self.fail(
+                            _join(prefix, key), f"must be a mapping, got {_kind(value)}"
+                        )
                     self.check_keys(value, sub, _join(prefix, key))
                 continue
             close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
@@ -246,7 +251,7 @@ class _Reader:
             known = ", ".join(k for k in schema if schema[k] is not IGNORED)
             raise self.fail(_join(prefix, key), f"unknown key{hint} (known here: {known})")
 
-    def section(self, data: Mapping[str, Any], key: str, prefix: str) -> Mapping[str, Any]:
+    def section(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         value = data.get(key)
         return value if isinstance(value, Mapping) else {}
 
@@ -284,7 +289,14 @@ class _Reader:
             raise self.fail(path, f"must be between {minimum:g} and {maximum:g}, got {value}")
         return float(value)
 
-    def choice(self, data: Mapping[str, Any], key: str, path: str, default: str | None, options: tuple[str, ...]) -> str:
+    def choice(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        default: str | None,
+        options: tuple[str, ...],
+    ) -> str:
         value = self.text(data, key, path, default)
         if value not in options:
             close = difflib.get_close_matches(value, options, n=1)
@@ -354,13 +366,15 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
     if data is None:
         raise ConfigInvalid(f"{source}: the file is empty — start from config/config.example.yaml")
     if not isinstance(data, Mapping):
-        raise ConfigInvalid(f"{source}: the top level must be a mapping of sections, got {_kind(data)}")
+        raise ConfigInvalid(
+            f"{source}: the top level must be a mapping of sections, got {_kind(data)}"
+        )
     reader.check_keys(data, _SCHEMA, "")
 
-    gh = reader.section(data, "github", "")
+    gh = reader.section(data, "github")
     if not gh:
         raise reader.fail("github", "is required (target, windows)")
-    target_d = reader.section(gh, "target", "github")
+    target_d = reader.section(gh, "target")
     mode = reader.choice(target_d, "mode", "github.target.mode", None, ("org", "user"))
     name = reader.text(target_d, "name", "github.target.name", None)
     if not _NAME_RE.match(name):
@@ -369,11 +383,13 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
     api_url = reader.text(gh, "api_url", "github.api_url", DEFAULT_API_URL).rstrip("/")
     parts = urlsplit(api_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise reader.fail("github.api_url", f"'{api_url}' must be an http(s) URL like {DEFAULT_API_URL}")
+        raise reader.fail(
+            "github.api_url", f"'{api_url}' must be an http(s) URL like {DEFAULT_API_URL}"
+        )
     if parts.query or parts.fragment:
         raise reader.fail("github.api_url", "must not carry a query or fragment")
 
-    auth_d = reader.section(gh, "auth", "github")
+    auth_d = reader.section(gh, "auth")
     token_env = reader.text(auth_d, "token_env", "github.auth.token_env", "GITHUB_TOKEN")
     if not _ENV_RE.match(token_env):
         raise reader.fail(
@@ -381,23 +397,33 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
             f"'{token_env}' is not an environment variable name — name the variable, not the token",
         )
 
-    disc_d = reader.section(gh, "discovery", "github")
+    disc_d = reader.section(gh, "discovery")
     discovery = DiscoveryConfig(
-        include_forks=reader.boolean(disc_d, "include_forks", "github.discovery.include_forks", False),
+        include_forks=reader.boolean(
+            disc_d, "include_forks", "github.discovery.include_forks", False
+        ),
         include_archived=reader.boolean(
             disc_d, "include_archived", "github.discovery.include_archived", False
         ),
         visibility=_visibility(
-            reader.choice(disc_d, "visibility", "github.discovery.visibility", "all", ("all", "public", "private"))
+            reader.choice(
+                disc_d,
+                "visibility",
+                "github.discovery.visibility",
+                "all",
+                ("all", "public", "private"),
+            )
         ),
     )
 
-    windows = _windows(reader, reader.section(gh, "windows", "github"))
+    windows = _windows(reader, reader.section(gh, "windows"))
 
-    rl_d = reader.section(data, "rate_limit", "")
+    rl_d = reader.section(data, "rate_limit")
 
     def num(key: str, default: float, lo: float, hi: float, *, integer: bool = False) -> float:
-        return reader.number(rl_d, key, f"rate_limit.{key}", default, minimum=lo, maximum=hi, integer=integer)
+        return reader.number(
+            rl_d, key, f"rate_limit.{key}", default, minimum=lo, maximum=hi, integer=integer
+        )
 
     rate_limit = RateLimitConfig(
         max_concurrency=int(num("max_concurrency", 4, 1, 64, integer=True)),
@@ -410,15 +436,23 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
         request_timeout_seconds=num("request_timeout_seconds", 30.0, 0.1, 3600.0),
     )
 
-    coll_d = reader.section(data, "collection", "")
-    en_d = reader.section(coll_d, "enable", "collection")
+    coll_d = reader.section(data, "collection")
+    en_d = reader.section(coll_d, "enable")
     enable = EnableConfig(
         **{n: reader.boolean(en_d, n, f"collection.enable.{n}", True) for n in ENDPOINT_SWITCHES}
     )
+    if enable.reviews and not enable.pulls:
+        raise reader.fail(
+            "collection.enable.reviews",
+            "reviews are collected for the pull requests ghye collects — "
+            "enable pulls too, or turn reviews off",
+        )
     if not any(getattr(enable, n) for n in ENDPOINT_SWITCHES):
-        raise reader.fail("collection.enable", "every endpoint is switched off — enable at least one")
+        raise reader.fail(
+            "collection.enable", "every endpoint is switched off — enable at least one"
+        )
 
-    st_d = reader.section(data, "storage", "")
+    st_d = reader.section(data, "storage")
     root = Path(reader.text(st_d, "root", "storage.root", "./data")).expanduser()
     if not root.is_absolute():
         root = (cwd or Path.cwd()) / root
@@ -455,7 +489,9 @@ def _windows(reader: _Reader, win: Mapping[str, Any]) -> WindowConfig:
         year = since.year
     else:
         year = int(
-            reader.number(win, "year", "github.windows.year", 0, minimum=2008, maximum=2100, integer=True)
+            reader.number(
+                win, "year", "github.windows.year", 0, minimum=2008, maximum=2100, integer=True
+            )
         )
     if since is None:
         since = datetime(year, 1, 1, tzinfo=UTC)
@@ -491,4 +527,3 @@ def load_config(path: Path, *, cwd: Path | None = None) -> Config:
         storage=config.storage,
         source=path,
     )
-

@@ -20,13 +20,13 @@ traceback (shown with ``--verbose``).
     │   └── TargetNotFound                 2  the org/user does not exist (404 on discovery)
     ├── CheckpointError                    2  checkpoint.json cannot be trusted as it is
     │   ├── CheckpointCorrupt              2  torn, unparsable or inconsistent checkpoint/journal
-    │   └── CheckpointVersionUnsupported   2  written by a newer ghye
+    │   └── CheckpointVersionUnsupported   2  a newer ghye's format
     ├── CheckpointLocked                   4  another live process holds the run lock
     ├── LockNotStale                       4  `unlock` refused: the holder is alive
     ├── AuthError                          5
     │   ├── TokenMissing                   5  no token in the environment
     │   └── AuthenticationFailed           5  GitHub answered 401
-    ├── StorageError                       3  the data folder cannot be written (disk full, read-only)
+    ├── StorageError                       3  the data folder cannot be written (full, read-only)
     ├── DataFileMismatch                   3  a JSONL file is shorter than its checkpoint says
     ├── Interrupted                        130/143  SIGINT/SIGTERM; progress saved
     └── GitHubError                        3  a request to GitHub failed

@@ -1,0 +1,717 @@
+"""The collect loop: units → pages → filter → write → commit.
+
+A unit is one repo × endpoint. Units run concurrently (``rate_limit.max_concurrency``); each page
+is fetched, filtered to the window, written to the unit's JSONL file, fsynced, and committed to the
+checkpoint (offset, lines, next URL) before the next page is asked for. A page whose commit has
+begun always finishes it, even when the run is being stopped; a page still in flight is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from collections import Counter
+from collections.abc import Awaitable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+
+from gh_year_end import __version__
+from gh_year_end.collect.discovery import discover, plan_entry
+from gh_year_end.collect.endpoints import Endpoint, Window, enabled_endpoints, window_of
+from gh_year_end.collect.events import CollectResult, EventSink, UnitFailure
+from gh_year_end.config import Config
+from gh_year_end.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    ConfigChanged,
+    DataFileMismatch,
+    GitHubError,
+    NoCheckpoint,
+    PermanentError,
+    StorageError,
+    Unavailable,
+    is_unavailability,
+)
+from gh_year_end.github.client import Page, RestClient, resolve_token
+from gh_year_end.signals import StopSignal
+from gh_year_end.storage.atomic import atomic_write_bytes
+from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
+from gh_year_end.storage.jsonl import JSONLWriter
+from gh_year_end.storage.manifest import build_manifest, write_manifest
+from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
+
+SOURCE = "github_rest"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CollectRequest:
+    """What the user asked for: `collect` (fresh or continue) or `resume`."""
+
+    resume: bool = False
+    force: bool = False
+    from_repo: str | None = None
+    retry_failed: bool = False
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One repo × endpoint."""
+
+    repo: str
+    endpoint: Endpoint
+
+
+@dataclass
+class _Tally:
+    pages: int = 0
+    records: int = 0
+
+
+@dataclass
+class _Run:
+    """What every step of one collect shares."""
+
+    config: Config
+    paths: PathManager
+    checkpoint: CheckpointManager
+    events: EventSink
+    stop: StopSignal
+    started: float
+    started_at: datetime
+    continued: bool = False
+    tally: _Tally = field(default_factory=_Tally)
+
+
+def run_collect(
+    config: Config,
+    request: CollectRequest,
+    *,
+    environ: Mapping[str, str],
+    events: EventSink,
+    command: str,
+    install_signals: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> CollectResult:
+    """Collect (or resume) the configured target; returns what happened.
+
+    Raises the GhyeError subclasses a user can meet before or instead of a run: TokenMissing,
+    CheckpointLocked, ConfigChanged, NoCheckpoint, UnknownRepo, CheckpointCorrupt,
+    AuthenticationFailed, TargetNotFound, StorageError.
+    """
+    # The token is checked before anything is touched: no token, no lock, no request.
+    token = resolve_token(config.github.auth.token_env, environ)
+    return asyncio.run(
+        _collect(
+            config,
+            request,
+            token=token,
+            events=events,
+            command=command,
+            install_signals=install_signals,
+            transport=transport,
+        )
+    )
+
+
+async def _collect(
+    config: Config,
+    request: CollectRequest,
+    *,
+    token: str,
+    events: EventSink,
+    command: str,
+    install_signals: bool,
+    transport: httpx.AsyncBaseTransport | None,
+) -> CollectResult:
+    paths = PathManager(config)
+    _make_dirs(paths.target_dir)
+    stop = StopSignal(on_stop=events.stopping)
+    loop = asyncio.get_running_loop()
+    if install_signals:
+        stop.install(loop)
+    try:
+        with CheckpointManager(
+            paths.checkpoint_path, paths.lock_path, journal_path=paths.journal_path, command=command
+        ) as checkpoint:
+            run = _Run(config, paths, checkpoint, events, stop, time.monotonic(), datetime.now(UTC))
+            run.continued = _open_checkpoint(run, request)
+            units = _plan_units(checkpoint, config)
+            if run.continued and _nothing_to_do(checkpoint, units, request):
+                return _finish(run, units, client=None, already=True)
+            async with RestClient(
+                api_url=config.github.api_url,
+                token=token,
+                rate=config.rate_limit,
+                transport=transport,
+                on_wait=events.waiting,
+            ) as client:
+                if not checkpoint.is_phase_complete("discovery"):
+                    await _discover(run, client)
+                    units = _plan_units(checkpoint, config)
+                if not stop.event.is_set():
+                    await _Runner(run, client).run(units, request)
+                return _finish(run, units, client=client, already=False)
+    finally:
+        if install_signals:
+            stop.uninstall(loop)
+
+
+def _make_dirs(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the data folder {path}: {exc.strerror} — check storage.root"
+        ) from exc
+
+
+def _open_checkpoint(run: _Run, request: CollectRequest) -> bool:
+    """Load, continue, or start over; returns True when an earlier run is continued."""
+    checkpoint, config, paths, events = run.checkpoint, run.config, run.paths, run.events
+    name = config.github.target.name
+    if checkpoint.exists():
+        checkpoint.load()
+        if not checkpoint.validate_config(config):
+            changed = ", ".join(checkpoint.changed_keys(config)) or "the config digest"
+            if request.force and not request.resume:
+                events.message(f"config changed ({changed}): starting over, earlier data removed")
+                _start_over(checkpoint, config, paths)
+                return False
+            hint = (
+                "run `ghye collect --force` to start over (this removes the target's earlier data)"
+                if not request.resume
+                else "restore the config the run was started with, "
+                "or start over with `ghye collect --force`"
+            )
+            raise ConfigChanged(
+                "the dataset-defining config changed since the checkpoint was made "
+                f"({changed}) — {hint}"
+            )
+        if request.force and not request.resume:
+            events.message(f"--force: starting target {name} over, earlier data removed")
+            _start_over(checkpoint, config, paths)
+            return False
+        stats = checkpoint.get_stats()
+        events.message(
+            f"continuing the run for {name}: {stats.get('repos_complete', 0)}/"
+            f"{stats.get('total_repos', 0)} repos complete"
+        )
+        return True
+    if request.resume:
+        raise NoCheckpoint(
+            f"no checkpoint for target {name} at {paths.target_dir} — run `ghye collect` first"
+        )
+    _start_over(checkpoint, config, paths)
+    return False
+
+
+def _start_over(checkpoint: CheckpointManager, config: Config, paths: PathManager) -> None:
+    """Remove the target's earlier raw data (never append onto it), then a new checkpoint."""
+    checkpoint.delete_if_exists()
+    try:
+        for endpoint in ENDPOINT_DIRS:
+            folder = paths.target_dir / endpoint
+            if folder.exists():
+                shutil.rmtree(folder)
+        for leftover in (paths.manifest_path, paths.repos_path):
+            leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot remove the earlier data in {paths.target_dir}: {exc.strerror}"
+        ) from exc
+    checkpoint.create_new(config)
+
+
+async def _discover(run: _Run, client: RestClient) -> None:
+    checkpoint, config, paths, events, stop = (
+        run.checkpoint,
+        run.config,
+        run.paths,
+        run.events,
+        run.stop,
+    )
+    checkpoint.set_current_phase("discovery")
+    found = await _until_stopped(discover(client, config), stop)
+    if found is None:
+        return
+    stamp = _now_iso()
+    lines = b"".join(
+        orjson.dumps(
+            {
+                "timestamp": stamp,
+                "source": SOURCE,
+                "endpoint": "repos",
+                "repo": repo["full_name"],
+                "page": None,
+                "request_id": None,
+                "data": repo,
+            }
+        )
+        + b"\n"
+        for repo in found.repos
+    )
+    atomic_write_bytes(paths.repos_path, lines)
+    checkpoint.update_repos([plan_entry(repo) for repo in found.repos])
+    checkpoint.mark_phase_complete("discovery")
+    events.message(
+        f"discovered {len(found.repos)} repositories ({found.seen - len(found.repos)} filtered out)"
+    )
+
+
+async def _until_stopped(work: Awaitable[T], stop: StopSignal) -> T | None:
+    """Run ``work`` unless the stop event comes first (then cancel it and return None)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.event.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _plan_units(checkpoint: CheckpointManager, config: Config) -> list[Unit]:
+    endpoints = enabled_endpoints(config)
+    return [Unit(repo, ep) for repo in checkpoint.repo_names() for ep in endpoints]
+
+
+def _ended(progress: EndpointProgress) -> bool:
+    return progress.status is CheckpointStatus.COMPLETE or (
+        progress.status is CheckpointStatus.FAILED and not progress.retryable
+    )
+
+
+def _nothing_to_do(
+    checkpoint: CheckpointManager, units: list[Unit], request: CollectRequest
+) -> bool:
+    if request.retry_failed or request.from_repo or not checkpoint.is_phase_complete("discovery"):
+        return False
+    return all(_ended(checkpoint.get_endpoint(u.repo, u.endpoint.name)) for u in units)
+
+
+class _Runner:
+    """Runs the units of one collect: scheduling, per-unit pagination, failures."""
+
+    def __init__(self, run: _Run, client: RestClient) -> None:
+        self.checkpoint = run.checkpoint
+        self.paths = run.paths
+        self.client = client
+        self.events = run.events
+        self.stop = run.stop
+        self.tally = run.tally
+        self.window: Window = window_of(run.config)
+        self.concurrency = run.config.rate_limit.max_concurrency
+        self.executor = ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix="commit"
+        )
+        self.queue: asyncio.Queue[Unit | None] = asyncio.Queue()
+        self.outstanding = 0
+        self.waiting_on_pulls: dict[str, Unit] = {}
+        self.fatal: BaseException | None = None
+        self.left_per_endpoint: Counter[str] = Counter()
+        self.phases_entered: set[str] = set()
+
+    # --- scheduling ------------------------------------------------------------------------
+
+    async def run(self, units: list[Unit], request: CollectRequest) -> None:
+        """Run every unit that is not ended (and, with --from-repo, at or after that repo)."""
+        allowed = {
+            repo["full_name"]
+            for repo in self.checkpoint.get_repos_to_process(
+                retry_failed=True, from_repo=request.from_repo
+            )
+        }
+        todo: list[Unit] = []
+        done_units = 0
+        records_done = 0
+        for unit in units:
+            progress = self.checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
+            records_done += progress.records_collected
+            if progress.status is CheckpointStatus.COMPLETE:
+                done_units += 1
+                continue
+            self.left_per_endpoint[unit.endpoint.name] += 1
+            if (
+                progress.status is CheckpointStatus.FAILED
+                and not progress.retryable
+                and not request.retry_failed
+            ):
+                done_units += 1
+                continue
+            if unit.repo not in allowed:
+                continue
+            todo.append(unit)
+        for name in {u.endpoint.name for u in units}:
+            if self.left_per_endpoint[name] == 0 and not self.checkpoint.is_phase_complete(name):
+                self.checkpoint.mark_phase_complete(name)
+        self.events.plan(len(units), done_units, records_done)
+        pending_pulls = {u.repo for u in todo if u.endpoint.name == "pulls"}
+        for unit in todo:
+            self.outstanding += 1
+            if unit.endpoint.depends_on == "pulls" and unit.repo in pending_pulls:
+                self.waiting_on_pulls[unit.repo] = unit
+            else:
+                self.queue.put_nowait(unit)
+        if self.outstanding == 0:
+            return
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
+        stopper = asyncio.create_task(self.stop.event.wait())
+        try:
+            await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
+            while (
+                not self.stop.event.is_set()
+                and self.fatal is None
+                and not all(w.done() for w in workers)
+            ):
+                await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            # Commits already begun finish before the checkpoint is saved and the lock released.
+            await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)
+        if self.fatal is not None:
+            raise self.fatal
+
+    async def _worker(self) -> None:
+        while True:
+            unit = await self.queue.get()
+            if unit is None:
+                return
+            try:
+                await self._run_unit(unit)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
+                self.fatal = exc
+                self.stop.event.set()
+                return
+            self._unit_ended(unit)
+
+    def _unit_ended(self, unit: Unit) -> None:
+        name = unit.endpoint.name
+        self.left_per_endpoint[name] -= 1
+        if self.left_per_endpoint[name] <= 0:
+            self.checkpoint.mark_phase_complete(name)
+        if name == "pulls" and unit.repo in self.waiting_on_pulls:
+            self.queue.put_nowait(self.waiting_on_pulls.pop(unit.repo))
+        self.outstanding -= 1
+        if self.outstanding == 0:
+            for _ in range(self.concurrency):
+                self.queue.put_nowait(None)
+
+    # --- one unit --------------------------------------------------------------------------
+
+    async def _run_unit(self, unit: Unit) -> None:
+        repo, ep = unit.repo, unit.endpoint
+        progress = self.checkpoint.get_endpoint(repo, ep.name)
+        if ep.depends_on is not None:
+            parent = self.checkpoint.get_endpoint(repo, ep.depends_on)
+            if parent.status is not CheckpointStatus.COMPLETE:
+                why = parent.error or parent.status.value
+                reason = f"skipped: {ep.depends_on} did not complete ({why})"
+                self._fail(
+                    unit, reason, retryable=bool(parent.retryable), unavailable=parent.unavailable
+                )
+                return
+        try:
+            writer = JSONLWriter(
+                self.paths.raw_path(ep.name, repo),
+                repo=repo,
+                committed_offset=progress.offset,
+                committed_lines=progress.lines,
+            )
+        except DataFileMismatch as exc:
+            self._fail(unit, str(exc), retryable=False, unavailable=False)
+            return
+        try:
+            if ep.name not in self.phases_entered:
+                # Endpoints run side by side; the current phase is the one most recently entered.
+                self.phases_entered.add(ep.name)
+                self.checkpoint.set_current_phase(ep.name)
+            self.checkpoint.mark_repo_endpoint_in_progress(repo, ep.name)
+            self.events.unit_started(
+                repo, ep.name, progress.last_page_written + 1, progress.records_collected
+            )
+            if ep.name == "reviews":
+                await self._reviews(unit, writer, progress)
+            else:
+                await self._paginate(unit, writer, progress)
+        except PermanentError as exc:
+            self._fail(unit, _reason(exc), retryable=False, unavailable=is_unavailability(exc))
+        except GitHubError as exc:
+            if exc.retryable:
+                self._fail(unit, _reason(exc), retryable=True, unavailable=False)
+            else:
+                raise
+        finally:
+            writer.close()
+
+    async def _paginate(self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress) -> None:
+        ep = unit.endpoint
+        url = progress.next_url
+        if url is None and progress.pages_collected > 0:
+            # Everything was committed but the unit never got marked: it is complete.
+            self.checkpoint.mark_repo_endpoint_complete(unit.repo, ep.name)
+            self.events.unit_finished(unit.repo, ep.name, "complete", None)
+            return
+        params: dict[str, str] | None = None
+        target = url
+        if target is None:
+            target, params = ep.first_url(unit.repo), ep.params(self.window)
+        page_no = progress.last_page_written
+        records = progress.records_collected
+        while True:
+            page = await self.client.get_page(target, params, empty_on_409=ep.empty_on_409)
+            params = None
+            page_no += 1
+            kept = [r for r in page.records if ep.keep(r, self.window)]
+            done = page.next_url is None or (
+                ep.stop_early is not None and ep.stop_early(page.records, self.window)
+            )
+            next_url = None if done else page.next_url
+            await self._commit(
+                unit, writer, page, page_no, kept, next_url=next_url, cursor=None, complete=done
+            )
+            records += len(kept)
+            self.events.page_committed(unit.repo, ep.name, page_no, len(kept), records)
+            if done or page.next_url is None:
+                self.events.unit_finished(unit.repo, ep.name, "complete", None)
+                return
+            target = page.next_url
+
+    async def _reviews(self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress) -> None:
+        """Reviews of each collected pull request; the cursor keeps the pull request reached."""
+        ep = unit.endpoint
+        numbers = await asyncio.get_running_loop().run_in_executor(
+            self.executor,
+            _pull_numbers,
+            self.paths.raw_path("pulls", unit.repo),
+            self.checkpoint.get_endpoint(unit.repo, "pulls").offset,
+        )
+        index = int(progress.cursor.get("pr_index", 0)) if progress.cursor else 0
+        url = progress.next_url
+        page_no = progress.last_page_written
+        records = progress.records_collected
+        if index >= len(numbers):
+            self.checkpoint.mark_repo_endpoint_complete(unit.repo, ep.name)
+            self.events.unit_finished(unit.repo, ep.name, "complete", None)
+            return
+        while index < len(numbers):
+            params: dict[str, str] | None = None
+            if url is None:
+                url, params = ep.first_url(unit.repo, number=numbers[index]), ep.params(self.window)
+            page: Page | None
+            try:
+                page = await self.client.get_page(url, params)
+            except Unavailable:
+                # That pull request is gone since it was listed: it has no reviews to collect.
+                page = None
+            page_no += 1
+            kept = [r for r in page.records if ep.keep(r, self.window)] if page else []
+            if page is None or page.next_url is None:
+                index, url = index + 1, None
+            else:
+                url = page.next_url
+            complete = index >= len(numbers)
+            await self._commit(
+                unit,
+                writer,
+                page,
+                page_no,
+                kept,
+                next_url=url,
+                cursor={"pr_index": index},
+                complete=complete,
+            )
+            records += len(kept)
+            self.events.page_committed(unit.repo, ep.name, page_no, len(kept), records)
+        self.events.unit_finished(unit.repo, ep.name, "complete", None)
+
+    async def _commit(
+        self,
+        unit: Unit,
+        writer: JSONLWriter,
+        page: Page | None,
+        page_no: int,
+        kept: list[dict[str, Any]],
+        *,
+        next_url: str | None,
+        cursor: dict[str, Any] | None,
+        complete: bool,
+    ) -> None:
+        """Write the page's lines, fsync, commit — in a thread, and never half-abandoned."""
+        meta = page.meta if page is not None else None
+        request_id = meta.request_id if meta is not None else None
+
+        def commit() -> None:
+            for record in kept:
+                writer.write(
+                    source=SOURCE,
+                    endpoint=unit.endpoint.name,
+                    data=record,
+                    repo=unit.repo,
+                    page=page_no,
+                    request_id=request_id,
+                )
+            offset, lines = writer.flush()
+            self.checkpoint.update_progress(
+                unit.repo,
+                unit.endpoint.name,
+                page_no,
+                len(kept),
+                next_url=next_url,
+                offset=offset,
+                lines=lines,
+                cursor=cursor,
+                complete=complete,
+            )
+
+        future = asyncio.get_running_loop().run_in_executor(self.executor, commit)
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # Stopping: a commit that has begun finishes, so the checkpoint and file agree.
+            with contextlib.suppress(BaseException):
+                await future
+            raise
+        self.tally.pages += 1
+        self.tally.records += len(kept)
+        if meta is not None and meta.rate is not None:
+            self.events.rate(meta.rate.remaining, meta.rate.limit, meta.rate.reset)
+
+    def _fail(self, unit: Unit, reason: str, *, retryable: bool, unavailable: bool) -> None:
+        self.checkpoint.mark_repo_endpoint_failed(
+            unit.repo, unit.endpoint.name, reason, retryable, unavailable=unavailable
+        )
+        status = "unavailable" if unavailable else "failed"
+        self.events.unit_finished(unit.repo, unit.endpoint.name, status, reason)
+
+
+def _reason(exc: GitHubError) -> str:
+    # The client's messages already name the status, the URL and GitHub's own message.
+    return str(exc)
+
+
+def _pull_numbers(path: Path, committed_offset: int) -> list[int]:
+    """The pull request numbers in a repo's committed pulls file, in file order."""
+    numbers: list[int] = []
+    if committed_offset <= 0:
+        return numbers
+    try:
+        with path.open("rb") as handle:
+            remaining = committed_offset
+            for line in handle:
+                if remaining <= 0:
+                    break
+                remaining -= len(line)
+                number = orjson.loads(line)["data"].get("number")
+                if isinstance(number, int):
+                    numbers.append(number)
+    except FileNotFoundError as exc:
+        raise DataFileMismatch(
+            f"{path} is missing although the checkpoint says its pulls are collected — "
+            "run `ghye reset --endpoint pulls` and `ghye resume`"
+        ) from exc
+    return numbers
+
+
+def _finish(
+    run: _Run, units: list[Unit], *, client: RestClient | None, already: bool
+) -> CollectResult:
+    checkpoint, config, paths, stop, tally = (
+        run.checkpoint,
+        run.config,
+        run.paths,
+        run.stop,
+        run.tally,
+    )
+    counts: Counter[str] = Counter()
+    failures: list[UnitFailure] = []
+    records_total = 0
+    for unit in units:
+        progress = checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
+        records_total += progress.records_collected
+        if progress.status is CheckpointStatus.COMPLETE:
+            counts["complete"] += 1
+        elif progress.status is CheckpointStatus.FAILED:
+            counts["unavailable" if progress.unavailable else "failed"] += 1
+            failures.append(
+                UnitFailure(
+                    unit.repo,
+                    unit.endpoint.name,
+                    progress.error or "",
+                    bool(progress.retryable),
+                    progress.unavailable,
+                )
+            )
+        else:
+            counts["pending"] += 1
+    discovered = checkpoint.is_phase_complete("discovery")
+    all_ended = discovered and counts["pending"] == 0
+    manifest_path: Path | None = None
+    if all_ended and not stop.event.is_set():
+        manifest = build_manifest(
+            checkpoint,
+            paths,
+            config,
+            started_at=run.started_at,
+            finished_at=datetime.now(UTC),
+            tool_version=__version__,
+        )
+        write_manifest(paths.manifest_path, manifest)
+        manifest_path = paths.manifest_path
+    elif all_ended and paths.manifest_path.exists():
+        manifest_path = paths.manifest_path
+    checkpoint.save()
+    if stop.event.is_set():
+        outcome, exit_code = "interrupted", stop.exit_code
+    elif already:
+        outcome, exit_code = (
+            "already_complete",
+            EXIT_OK if counts["failed"] == 0 else EXIT_INCOMPLETE,
+        )
+    elif all_ended and counts["failed"] == 0:
+        outcome, exit_code = "complete", EXIT_OK
+    else:
+        outcome, exit_code = "incomplete", EXIT_INCOMPLETE
+    stats = client.stats if client is not None else None
+    return CollectResult(
+        outcome=outcome,  # type: ignore[arg-type]
+        exit_code=exit_code,
+        target=config.github.target.name,
+        continued=run.continued,
+        units_total=len(units),
+        units_complete=counts["complete"],
+        units_unavailable=counts["unavailable"],
+        units_failed=counts["failed"],
+        units_pending=counts["pending"],
+        units_skipped=counts["pending"] if not stop.event.is_set() else 0,
+        pages_this_run=tally.pages,
+        records_this_run=tally.records,
+        records_total=records_total,
+        requests=stats.requests if stats is not None else 0,
+        rate_limit_hits=stats.rate_limit_hits if stats is not None else 0,
+        elapsed_seconds=time.monotonic() - run.started,
+        failures=tuple(failures),
+        manifest_path=manifest_path,
+        signal_name=stop.name,
+    )

@@ -1,0 +1,194 @@
+"""The one table of what ghye collects: each endpoint's path, parameters, window filter, early
+stop and dependency.
+
+The window rule: a record belongs to [since, until) when it was created before ``until`` and last
+updated at or after ``since``. Commits: committer date inside the window. Reviews: submitted
+inside the window, of a pull request that belongs to it (every pull request ghye collected does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from gh_year_end.config import Config
+
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Window:
+    """[since, until) as aware UTC datetimes, with their GitHub query form."""
+
+    since: datetime
+    until: datetime
+
+    @property
+    def since_param(self) -> str:
+        """``since`` as GitHub's ISO 8601 query value."""
+        return _param(self.since)
+
+    @property
+    def until_param(self) -> str:
+        """``until`` as GitHub's ISO 8601 query value."""
+        return _param(self.until)
+
+    def holds(self, moment: datetime | None) -> bool:
+        """since <= moment < until."""
+        return moment is not None and self.since <= moment < self.until
+
+    def overlaps(self, created: datetime | None, updated: datetime | None) -> bool:
+        """Created before until and last updated at or after since (the window rule)."""
+        if created is None or updated is None:
+            return False
+        return created < self.until and updated >= self.since
+
+
+def _param(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: object) -> datetime | None:
+    """GitHub's ISO 8601 timestamps ('…Z' or with an offset) → aware UTC; anything else → None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _created_updated(record: Record, window: Window) -> bool:
+    return window.overlaps(
+        parse_time(record.get("created_at")), parse_time(record.get("updated_at"))
+    )
+
+
+def _issue(record: Record, window: Window) -> bool:
+    # The issues list carries pull requests too; those are collected as pulls.
+    return "pull_request" not in record and _created_updated(record, window)
+
+
+def _commit(record: Record, window: Window) -> bool:
+    commit = record.get("commit")
+    committer = commit.get("committer") if isinstance(commit, Mapping) else None
+    date = committer.get("date") if isinstance(committer, Mapping) else None
+    return window.holds(parse_time(date))
+
+
+def _review(record: Record, window: Window) -> bool:
+    return window.holds(parse_time(record.get("submitted_at")))
+
+
+def _past_window_by_update(records: list[dict[str, Any]], window: Window) -> bool:
+    """Sorted by updated desc: once a page ends before since, later pages hold nothing for us."""
+    if not records:
+        return True
+    last = parse_time(records[-1].get("updated_at"))
+    return last is not None and last < window.since
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One list GitHub is asked for, per repository (or per pull request, for reviews)."""
+
+    name: str
+    switch: str
+    path: str
+    params: Callable[[Window], dict[str, str]]
+    keep: Callable[[Record, Window], bool]
+    record_id: str = "id"
+    stop_early: Callable[[list[dict[str, Any]], Window], bool] | None = None
+    depends_on: str | None = None
+    empty_on_409: bool = False
+
+    def first_url(self, repo: str, *, number: int | None = None) -> str:
+        """The path of the unit's first page (the rest follow the Link header verbatim)."""
+        return self.path.format(repo=repo, number=number)
+
+
+PER_PAGE: Final = "100"
+
+ENDPOINTS: Final[tuple[Endpoint, ...]] = (
+    Endpoint(
+        name="pulls",
+        switch="pulls",
+        path="/repos/{repo}/pulls",
+        params=lambda _w: {
+            "state": "all",
+            "sort": "updated",
+            "direction": "desc",
+            "per_page": PER_PAGE,
+        },
+        keep=_created_updated,
+        stop_early=_past_window_by_update,
+    ),
+    Endpoint(
+        name="issues",
+        switch="issues",
+        path="/repos/{repo}/issues",
+        params=lambda w: {"state": "all", "since": w.since_param, "per_page": PER_PAGE},
+        keep=_issue,
+    ),
+    Endpoint(
+        name="issue_comments",
+        switch="comments",
+        path="/repos/{repo}/issues/comments",
+        params=lambda w: {
+            "since": w.since_param,
+            "sort": "updated",
+            "direction": "asc",
+            "per_page": PER_PAGE,
+        },
+        keep=_created_updated,
+    ),
+    Endpoint(
+        name="review_comments",
+        switch="comments",
+        path="/repos/{repo}/pulls/comments",
+        params=lambda w: {
+            "since": w.since_param,
+            "sort": "updated",
+            "direction": "asc",
+            "per_page": PER_PAGE,
+        },
+        keep=_created_updated,
+    ),
+    Endpoint(
+        name="reviews",
+        switch="reviews",
+        path="/repos/{repo}/pulls/{number}/reviews",
+        params=lambda _w: {"per_page": PER_PAGE},
+        keep=_review,
+        depends_on="pulls",
+    ),
+    Endpoint(
+        name="commits",
+        switch="commits",
+        path="/repos/{repo}/commits",
+        params=lambda w: {"since": w.since_param, "until": w.until_param, "per_page": PER_PAGE},
+        keep=_commit,
+        record_id="sha",
+        empty_on_409=True,
+    ),
+)
+
+BY_NAME: Final[dict[str, Endpoint]] = {e.name: e for e in ENDPOINTS}
+ENDPOINT_NAMES: Final[tuple[str, ...]] = tuple(e.name for e in ENDPOINTS)
+
+
+def enabled_endpoints(config: Config) -> tuple[Endpoint, ...]:
+    """The endpoints switched on in ``collection.enable``, in table order (config validation
+    guarantees a dependency such as reviews → pulls is switched on too)."""
+    switches = set(config.enabled_switches)
+    return tuple(e for e in ENDPOINTS if e.switch in switches)
+
+
+def window_of(config: Config) -> Window:
+    """The config's window."""
+    return Window(since=config.github.windows.since, until=config.github.windows.until)

@@ -1,0 +1,109 @@
+"""What the collector tells the outside world: the events it emits and the result it returns.
+
+The collector knows nothing of terminals. It calls an :class:`EventSink` (the Rich display, plain
+log lines, or nothing) and returns a frozen :class:`CollectResult` that the CLI renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+Outcome = Literal["complete", "incomplete", "interrupted", "already_complete"]
+
+
+class EventSink(Protocol):
+    """Receives the collector's progress. Every method must return quickly and never raise."""
+
+    def message(self, text: str) -> None:
+        """A one-line notice for the user (continuing a run, discovery done, stopping…)."""
+
+    def plan(self, units_total: int, units_done: int, records_done: int) -> None:
+        """The unit plan is known: how many units in all, how many already ended."""
+
+    def unit_started(self, repo: str, endpoint: str, page: int, records: int) -> None:
+        """A unit begins (or resumes at ``page`` with ``records`` already committed)."""
+
+    def page_committed(
+        self, repo: str, endpoint: str, page: int, records: int, unit_records: int
+    ) -> None:
+        """One page was written and committed; ``records`` kept from it, ``unit_records`` so far."""
+
+    def unit_finished(self, repo: str, endpoint: str, status: str, reason: str | None) -> None:
+        """A unit ended: ``complete``, ``unavailable``, ``failed`` or ``interrupted``."""
+
+    def waiting(self, reason: str, seconds: float) -> None:
+        """Every worker pauses for a rate limit (or backoff) for ``seconds``."""
+
+    def stopping(self, signal_name: str) -> None:
+        """A signal arrived: no new requests start; the run is winding down."""
+
+    def rate(self, remaining: int, limit: int, reset_epoch: float) -> None:
+        """The latest primary rate-limit budget GitHub reported."""
+
+
+class NullEvents:
+    """An EventSink that ignores everything (library use, ``--quiet``)."""
+
+    def message(self, text: str) -> None:
+        """Ignore."""
+
+    def plan(self, units_total: int, units_done: int, records_done: int) -> None:
+        """Ignore."""
+
+    def unit_started(self, repo: str, endpoint: str, page: int, records: int) -> None:
+        """Ignore."""
+
+    def page_committed(
+        self, repo: str, endpoint: str, page: int, records: int, unit_records: int
+    ) -> None:
+        """Ignore."""
+
+    def unit_finished(self, repo: str, endpoint: str, status: str, reason: str | None) -> None:
+        """Ignore."""
+
+    def waiting(self, reason: str, seconds: float) -> None:
+        """Ignore."""
+
+    def stopping(self, signal_name: str) -> None:
+        """Ignore."""
+
+    def rate(self, remaining: int, limit: int, reset_epoch: float) -> None:
+        """Ignore."""
+
+
+@dataclass(frozen=True)
+class UnitFailure:
+    """A repo×endpoint that ended without completing."""
+
+    repo: str
+    endpoint: str
+    reason: str
+    retryable: bool
+    unavailable: bool
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What a collect/resume run did, for the CLI to render (``--json`` included)."""
+
+    outcome: Outcome
+    exit_code: int
+    target: str
+    continued: bool
+    units_total: int
+    units_complete: int
+    units_unavailable: int
+    units_failed: int
+    units_pending: int
+    units_skipped: int
+    pages_this_run: int
+    records_this_run: int
+    records_total: int
+    requests: int
+    rate_limit_hits: int
+    elapsed_seconds: float
+    failures: tuple[UnitFailure, ...] = field(default_factory=tuple)
+    manifest_path: Path | None = None
+    signal_name: str | None = None

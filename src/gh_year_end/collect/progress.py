@@ -1,0 +1,416 @@
+"""Collector events → what the user sees while a run goes: a Rich live display on a terminal,
+plain progress lines in a CI log, or nothing (``--quiet``).
+
+Every sink here is an :class:`~gh_year_end.collect.events.EventSink`. The collector calls it once
+per page, so an event only updates a few counters under a lock; the drawing happens elsewhere —
+on Rich's refresh thread (terminal) or at most once per interval (plain lines).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Final
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from gh_year_end.collect.events import EventSink, NullEvents
+
+DEFAULT_INTERVAL: Final = 5.0
+MAX_UNIT_LINES: Final = 8
+
+Clock = Callable[[], float]
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds → ``HH:MM:SS`` (hours keep growing past 99)."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+@dataclass(frozen=True)
+class ActiveUnit:
+    """A unit being worked on: where it is."""
+
+    repo: str
+    endpoint: str
+    page: int
+    records: int
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    """A consistent copy of the progress, for one drawing."""
+
+    units_total: int
+    units_done: int
+    units_failed: int
+    records: int
+    pages: int
+    elapsed: float
+    pages_per_second: float | None
+    eta_seconds: float | None
+    active: tuple[ActiveUnit, ...]
+    rate_remaining: int | None
+    rate_limit: int | None
+    rate_reset_epoch: float | None
+    waiting_reason: str | None
+    waiting_left: float | None
+
+
+class ProgressState:
+    """The counters every display draws from; updated per event, cheaply and thread-safely.
+
+    ETA = units still to do ÷ the rate at which this run has ended units so far. Units vary in
+    size, so it settles as the run goes; it is unknown until the first unit of the run ends.
+    """
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = clock()
+        self.units_total = 0
+        self.units_done = 0
+        self._units_done_at_start = 0
+        self.units_failed = 0
+        self.records = 0
+        self.pages = 0
+        self._active: dict[tuple[str, str], list[int]] = {}
+        self.rate_remaining: int | None = None
+        self.rate_limit: int | None = None
+        self.rate_reset_epoch: float | None = None
+        self._waiting_reason: str | None = None
+        self._waiting_until: float | None = None
+
+    def plan(self, units_total: int, units_done: int, records_done: int) -> None:
+        """The plan is known: the run (and its rates) starts now."""
+        with self._lock:
+            self.units_total = units_total
+            self.units_done = units_done
+            self._units_done_at_start = units_done
+            self.records = records_done
+            self._started = self._clock()
+
+    def unit_started(self, repo: str, endpoint: str, page: int, records: int) -> None:
+        """A unit becomes active."""
+        with self._lock:
+            self._active[(repo, endpoint)] = [page, records]
+
+    def page_committed(
+        self, repo: str, endpoint: str, page: int, records: int, unit_records: int
+    ) -> None:
+        """One more page, ``records`` more records."""
+        with self._lock:
+            self.pages += 1
+            self.records += records
+            self._active[(repo, endpoint)] = [page, unit_records]
+            # A page committed means requests flow again: any pause is over.
+            self._waiting_until = None
+
+    def unit_finished(self, repo: str, endpoint: str, status: str) -> None:
+        """A unit ended (or was interrupted, which does not count as done)."""
+        with self._lock:
+            self._active.pop((repo, endpoint), None)
+            if status != "interrupted":
+                self.units_done += 1
+            if status == "failed":
+                self.units_failed += 1
+
+    def waiting(self, reason: str, seconds: float) -> None:
+        """Every worker pauses for ``seconds``."""
+        with self._lock:
+            self._waiting_reason = reason
+            self._waiting_until = self._clock() + seconds
+
+    def rate(self, remaining: int, limit: int, reset_epoch: float) -> None:
+        """The latest rate-limit budget."""
+        with self._lock:
+            self.rate_remaining, self.rate_limit, self.rate_reset_epoch = (
+                remaining,
+                limit,
+                reset_epoch,
+            )
+
+    def snapshot(self) -> ProgressSnapshot:
+        """Counters and derived rates, as of now."""
+        with self._lock:
+            now = self._clock()
+            elapsed = max(0.0, now - self._started)
+            done_this_run = self.units_done - self._units_done_at_start
+            left = max(0, self.units_total - self.units_done)
+            eta: float | None = None
+            if done_this_run > 0 and elapsed > 0:
+                eta = left * elapsed / done_this_run
+            elif left == 0 and self.units_total > 0:
+                eta = 0.0
+            waiting_left: float | None = None
+            if self._waiting_until is not None and self._waiting_until > now:
+                waiting_left = self._waiting_until - now
+            active = tuple(
+                ActiveUnit(repo, endpoint, page, records)
+                for (repo, endpoint), (page, records) in self._active.items()
+            )
+            return ProgressSnapshot(
+                units_total=self.units_total,
+                units_done=self.units_done,
+                units_failed=self.units_failed,
+                records=self.records,
+                pages=self.pages,
+                elapsed=elapsed,
+                pages_per_second=self.pages / elapsed if elapsed > 0 else None,
+                eta_seconds=eta,
+                active=active,
+                rate_remaining=self.rate_remaining,
+                rate_limit=self.rate_limit,
+                rate_reset_epoch=self.rate_reset_epoch,
+                waiting_reason=self._waiting_reason if waiting_left is not None else None,
+                waiting_left=waiting_left,
+            )
+
+
+def progress_line(snap: ProgressSnapshot) -> str:
+    """One plain progress line, e.g. ``progress: 120/600 units, 34,100 records, 85.2 pages/s,
+    rate 4,210/5,000, ETA 00:03:10``."""
+    parts = [
+        f"progress: {snap.units_done:,}/{snap.units_total:,} units",
+        f"{snap.records:,} records",
+    ]
+    if snap.units_failed:
+        parts.append(f"{snap.units_failed:,} failed")
+    if snap.pages_per_second is not None:
+        parts.append(f"{snap.pages_per_second:,.1f} pages/s")
+    if snap.rate_remaining is not None and snap.rate_limit is not None:
+        parts.append(f"rate {snap.rate_remaining:,}/{snap.rate_limit:,}")
+    if snap.eta_seconds is not None:
+        parts.append(f"ETA {format_duration(snap.eta_seconds)}")
+    return ", ".join(parts)
+
+
+def _is_terminal(stream: IO[str] | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _reset_text(epoch: float, wall_clock: Clock) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S UTC")
+    return f"resets {moment} (in {format_duration(epoch - wall_clock())})"
+
+
+class _Sink:
+    """The EventSink methods shared by both displays; subclasses say how a notice is shown."""
+
+    def __init__(self, state: ProgressState) -> None:
+        self.state = state
+
+    def notice(self, text: str) -> None:
+        """Show one line now."""
+        raise NotImplementedError
+
+    def tick(self) -> None:
+        """Called after counters moved; the plain display may print a progress line."""
+
+    def message(self, text: str) -> None:
+        """A one-line notice."""
+        self.notice(text)
+
+    def plan(self, units_total: int, units_done: int, records_done: int) -> None:
+        """The plan is known."""
+        self.state.plan(units_total, units_done, records_done)
+
+    def unit_started(self, repo: str, endpoint: str, page: int, records: int) -> None:
+        """A unit begins."""
+        self.state.unit_started(repo, endpoint, page, records)
+
+    def page_committed(
+        self, repo: str, endpoint: str, page: int, records: int, unit_records: int
+    ) -> None:
+        """A page was committed."""
+        self.state.page_committed(repo, endpoint, page, records, unit_records)
+        self.tick()
+
+    def unit_finished(self, repo: str, endpoint: str, status: str, reason: str | None) -> None:
+        """A unit ended; a failure is worth a line of its own."""
+        self.state.unit_finished(repo, endpoint, status)
+        if status == "failed":
+            self.notice(f"failed: {repo} {endpoint}: {reason or 'no reason given'}")
+        self.tick()
+
+    def waiting(self, reason: str, seconds: float) -> None:
+        """Every worker pauses."""
+        self.state.waiting(reason, seconds)
+        self.notice(f"waiting {format_duration(seconds)}: {reason}")
+
+    def stopping(self, signal_name: str) -> None:
+        """A signal arrived."""
+        self.notice(f"{signal_name} received: finishing the pages in flight, then saving progress")
+
+    def rate(self, remaining: int, limit: int, reset_epoch: float) -> None:
+        """The latest budget."""
+        self.state.rate(remaining, limit, reset_epoch)
+
+
+class PlainProgress(_Sink):
+    """Progress for logs: a line every ``interval`` seconds, and one per notable event."""
+
+    def __init__(
+        self,
+        stream: IO[str],
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        clock: Clock = time.monotonic,
+        state: ProgressState | None = None,
+    ) -> None:
+        super().__init__(state if state is not None else ProgressState(clock))
+        self._stream = stream
+        self._interval = interval
+        self._clock = clock
+        self._last = clock()
+
+    def notice(self, text: str) -> None:
+        """Write one line."""
+        self._write(text)
+
+    def plan(self, units_total: int, units_done: int, records_done: int) -> None:
+        """The plan is known: say so at once (the size of the run, in the log)."""
+        super().plan(units_total, units_done, records_done)
+        self._last = self._clock()
+        self._write(progress_line(self.state.snapshot()))
+
+    def tick(self) -> None:
+        """A progress line, unless one was written less than ``interval`` ago."""
+        now = self._clock()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._write(progress_line(self.state.snapshot()))
+
+    def _write(self, line: str) -> None:
+        try:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+        except (OSError, ValueError):
+            # A closed or broken log stream must not stop the collection (sinks never raise).
+            pass
+
+
+class RichProgress(_Sink):
+    """The live terminal display: overall bar, one line per active unit, rate-limit budget, and
+    a countdown while paused. Redrawn by Rich's refresh thread, never by the event itself."""
+
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        refresh_per_second: float = 4.0,
+        state: ProgressState | None = None,
+    ) -> None:
+        super().__init__(state if state is not None else ProgressState(clock))
+        self._console = console
+        self._wall_clock = wall_clock
+        self._live = Live(
+            console=console,
+            get_renderable=self.render,
+            refresh_per_second=refresh_per_second,
+            transient=True,
+            # Log lines go above the display instead of through it — but only when stderr is
+            # this same terminal; a redirected stderr keeps them.
+            redirect_stderr=_is_terminal(sys.stderr),
+        )
+
+    def __enter__(self) -> RichProgress:
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live.stop()
+
+    def notice(self, text: str) -> None:
+        """Print a line above the live display."""
+        self._console.print(Text(text), soft_wrap=True)
+
+    def render(self) -> RenderableType:
+        """The whole display, from one snapshot."""
+        snap = self.state.snapshot()
+        head = Table.grid(padding=(0, 1))
+        head.add_row(
+            ProgressBar(
+                total=max(snap.units_total, 1),
+                completed=snap.units_done,
+                width=30,
+                complete_style="green",
+                finished_style="green",
+            ),
+            Text(_overall(snap)),
+        )
+        parts: list[RenderableType] = [head]
+        if snap.active:
+            units = Table.grid(padding=(0, 2))
+            for unit in snap.active[:MAX_UNIT_LINES]:
+                units.add_row(
+                    Text(f"  {unit.repo}", overflow="ellipsis", no_wrap=True),
+                    Text(unit.endpoint),
+                    Text(f"page {unit.page:,}"),
+                    Text(f"{unit.records:,} records"),
+                )
+            if len(snap.active) > MAX_UNIT_LINES:
+                units.add_row(Text(f"  … and {len(snap.active) - MAX_UNIT_LINES} more"), "", "", "")
+            parts.append(units)
+        if snap.rate_remaining is not None and snap.rate_limit is not None:
+            line = f"rate limit {snap.rate_remaining:,}/{snap.rate_limit:,}"
+            if snap.rate_reset_epoch is not None:
+                line += ", " + _reset_text(snap.rate_reset_epoch, self._wall_clock)
+            parts.append(Text(line, style="dim"))
+        if snap.waiting_left is not None:
+            parts.append(
+                Text(
+                    f"paused {format_duration(snap.waiting_left)} — {snap.waiting_reason}",
+                    style="yellow",
+                )
+            )
+        return Group(*parts)
+
+
+def _overall(snap: ProgressSnapshot) -> str:
+    parts = [f"{snap.units_done:,}/{snap.units_total:,} units", f"{snap.records:,} records"]
+    if snap.units_failed:
+        parts.append(f"{snap.units_failed:,} failed")
+    if snap.pages_per_second is not None:
+        parts.append(f"{snap.pages_per_second:,.1f} pages/s")
+    parts.append(
+        f"ETA {format_duration(snap.eta_seconds)}" if snap.eta_seconds is not None else "ETA …"
+    )
+    return " · ".join(parts)
+
+
+@contextmanager
+def open_progress(
+    console: Console,
+    *,
+    quiet: bool = False,
+    interval: float = DEFAULT_INTERVAL,
+    clock: Clock = time.monotonic,
+    wall_clock: Clock = time.time,
+) -> Iterator[EventSink]:
+    """The display that fits ``console``: nothing when quiet, Rich live on a terminal, plain
+    lines otherwise. The live display is cleared on exit, so a summary can follow."""
+    if quiet:
+        yield NullEvents()
+    elif console.is_terminal:
+        with RichProgress(console, clock=clock, wall_clock=wall_clock) as display:
+            yield display
+    else:
+        yield PlainProgress(console.file, interval=interval, clock=clock)

@@ -1,0 +1,302 @@
+"""The collect loop end to end, in process, against the fake GitHub over loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from gh_year_end.collect.collector import CollectRequest, run_collect
+from gh_year_end.collect.events import NullEvents
+from gh_year_end.config import Config, load_config
+from gh_year_end.errors import (
+    AuthenticationFailed,
+    CheckpointLocked,
+    ConfigChanged,
+    NoCheckpoint,
+    TargetNotFound,
+    TokenMissing,
+    UnknownRepo,
+)
+from gh_year_end.storage.checkpoint import CheckpointManager
+from gh_year_end.storage.lock import RunLock
+from gh_year_end.storage.paths import PathManager
+from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
+from gh_year_end.testing.harness import (
+    TEST_TOKEN,
+    TOKEN_ENV,
+    compare_with_expected,
+    file_sha256,
+    read_dataset,
+    write_config,
+)
+
+SINCE = datetime(2025, 1, 1, tzinfo=UTC)
+UNTIL = datetime(2026, 1, 1, tzinfo=UTC)
+ENV = {TOKEN_ENV: TEST_TOKEN}
+SMALL = FakeSettings(
+    repos=6,
+    pulls=12,
+    issues=10,
+    issue_comments=14,
+    review_comments=10,
+    commits=15,
+    token=TEST_TOKEN,
+)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    with FakeGitHub(SMALL).start() as server:
+        yield server
+
+
+def _config(tmp_path: Path, server: FakeGitHub, **kwargs: Any) -> Config:
+    return load_config(write_config(tmp_path, server.base_url, **kwargs))
+
+
+def _collect(config: Config, **request: Any) -> Any:
+    return run_collect(
+        config,
+        CollectRequest(**request),
+        environ=ENV,
+        events=NullEvents(),
+        command="test",
+        install_signals=False,
+    )
+
+
+def _problems(config: Config, server: FakeGitHub) -> list[str]:
+    expected = server.expected(SINCE, UNTIL)
+    return compare_with_expected(read_dataset(PathManager(config).target_dir), expected)
+
+
+def test_collect_gets_exactly_the_windows_records(tmp_path: Path, fake: FakeGitHub) -> None:
+    config = _config(tmp_path, fake)
+    result = _collect(config)
+    assert result.outcome == "complete"
+    assert result.exit_code == 0
+    assert _problems(config, fake) == []
+    assert result.records_total == result.records_this_run > 0
+
+
+def test_manifest_describes_every_file_exactly(tmp_path: Path, fake: FakeGitHub) -> None:
+    config = _config(tmp_path, fake)
+    _collect(config)
+    paths = PathManager(config)
+    manifest = orjson.loads(paths.manifest_path.read_bytes())
+    files = manifest["files"]
+    assert files
+    for entry in files:
+        path = paths.target_dir / entry["path"]
+        assert entry["sha256"] == file_sha256(path)
+        assert entry["bytes"] == path.stat().st_size
+        assert entry["records"] == len(path.read_bytes().splitlines())
+
+
+def test_second_collect_says_already_complete_without_a_request(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    config = _config(tmp_path, fake)
+    _collect(config)
+    before = fake.stats()["requests"]
+    again = _collect(config)
+    assert again.outcome == "already_complete"
+    assert again.exit_code == 0
+    assert fake.stats()["requests"] == before
+
+
+def test_requests_in_flight_never_exceed_max_concurrency(tmp_path: Path) -> None:
+    settings = replace(SMALL, latency=0.01)
+    with FakeGitHub(settings).start() as server:
+        config = _config(tmp_path, server, max_concurrency=3)
+        _collect(config)
+        assert server.stats()["max_inflight"] <= 3
+        assert _problems(config, server) == []
+
+
+def test_enterprise_path_prefix_works_end_to_end(tmp_path: Path) -> None:
+    with FakeGitHub(replace(SMALL, prefix="/api/v3")).start() as server:
+        assert server.base_url.endswith("/api/v3")
+        config = _config(tmp_path, server)
+        assert _collect(config).exit_code == 0
+        assert _problems(config, server) == []
+
+
+def test_user_target_that_is_the_token_owner_includes_private_repos(tmp_path: Path) -> None:
+    with FakeGitHub(replace(SMALL, mode="user", owner="octo")).start() as server:
+        config = _config(tmp_path, server, owner="octo", mode="user")
+        assert _collect(config).exit_code == 0
+        expected = server.expected(SINCE, UNTIL)
+        planned = CheckpointManager.read_only(PathManager(config).checkpoint_path)
+        planned.load()
+        assert planned.repo_names() == expected["repos"]
+        listed = [
+            orjson.loads(line)["data"]
+            for line in PathManager(config).repos_path.read_bytes().splitlines()
+        ]
+        assert [r["full_name"] for r in listed] == expected["repos"]
+        assert any(r["private"] for r in listed)
+
+
+def test_unavailable_repos_are_recorded_and_the_run_still_exits_0(tmp_path: Path) -> None:
+    settings = replace(SMALL, not_found=(0,), blocked=(2,), forbidden=(4,), empty=(1,))
+    with FakeGitHub(settings).start() as server:
+        config = _config(tmp_path, server)
+        result = _collect(config)
+        assert result.exit_code == 0, result
+        assert result.units_unavailable > 0
+        assert all(f.unavailable for f in result.failures)
+        assert _problems(config, server) == []
+
+
+def test_retryable_failures_leave_units_resumable_and_resume_completes(tmp_path: Path) -> None:
+    settings = replace(SMALL, fault_rate=0.5, fault_kinds=("500",))
+    with FakeGitHub(settings).start() as server:
+        config = _config(tmp_path, server, extra_rate_limit={"max_retries": 0})
+        first = _collect(config)
+        assert first.exit_code == 3
+        assert any(f.retryable for f in first.failures)
+        for _ in range(40):
+            result = _collect(config, resume=True)
+            if result.exit_code == 0:
+                break
+        assert result.exit_code == 0
+        assert _problems(config, server) == []
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path: Path, fake: FakeGitHub) -> None:
+    with pytest.raises(NoCheckpoint, match="run `ghye collect` first"):
+        _collect(_config(tmp_path, fake), resume=True)
+
+
+def test_resume_from_an_unknown_repo_lists_close_matches(tmp_path: Path, fake: FakeGitHub) -> None:
+    config = _config(tmp_path, fake)
+    _collect(config)
+    with pytest.raises(UnknownRepo, match=r"did you mean acme/repo-00\d"):
+        _collect(config, resume=True, from_repo="acme/repo-00")
+
+
+def test_from_repo_skips_the_repos_before_it(tmp_path: Path, fake: FakeGitHub) -> None:
+    config = _config(
+        tmp_path,
+        fake,
+        enable={"reviews": False, "issues": False, "comments": False, "commits": False},
+    )
+    paths = PathManager(config)
+    # A first run that is stopped right after discovery: emulate it with a run of one repo.
+    _collect(config)
+    names = CheckpointManager.read_only(paths.checkpoint_path)
+    names.load()
+    repos = names.repo_names()
+    with CheckpointManager(
+        paths.checkpoint_path, paths.lock_path, journal_path=paths.journal_path
+    ) as cp:
+        cp.load()
+        for repo in repos:
+            cp.reset_endpoint(repo, "pulls")
+    result = _collect(config, resume=True, from_repo=repos[2])
+    assert result.exit_code == 3
+    assert result.units_skipped == 2
+    after = CheckpointManager.read_only(paths.checkpoint_path)
+    after.load()
+    assert [after.is_repo_endpoint_complete(r, "pulls") for r in repos] == [False, False] + [
+        True
+    ] * (len(repos) - 2)
+
+
+def test_changed_dataset_config_is_refused_naming_the_keys(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    _collect(_config(tmp_path, fake))
+    changed = _config(tmp_path, fake, discovery={"include_forks": True})
+    with pytest.raises(ConfigChanged, match=r"github\.discovery\.include_forks"):
+        _collect(changed)
+
+
+def test_concurrency_change_keeps_the_checkpoint(tmp_path: Path, fake: FakeGitHub) -> None:
+    _collect(_config(tmp_path, fake))
+    assert _collect(_config(tmp_path, fake, max_concurrency=2)).outcome == "already_complete"
+
+
+def test_force_starts_over_and_removes_the_earlier_data(tmp_path: Path, fake: FakeGitHub) -> None:
+    _collect(_config(tmp_path, fake))
+    changed = _config(tmp_path, fake, discovery={"include_forks": True})
+    paths = PathManager(changed)
+    stray = paths.target_dir / "pulls" / "acme__gone.jsonl"
+    stray.write_text("{}\n")
+    result = _collect(changed, force=True)
+    assert result.exit_code == 0
+    assert not stray.exists()
+    expected = fake.expected(SINCE, UNTIL, include_forks=True)
+    assert compare_with_expected(read_dataset(paths.target_dir), expected) == []
+
+
+def test_missing_token_fails_before_anything_is_written(tmp_path: Path, fake: FakeGitHub) -> None:
+    config = _config(tmp_path, fake)
+    with pytest.raises(TokenMissing):
+        run_collect(
+            config,
+            CollectRequest(),
+            environ={},
+            events=NullEvents(),
+            command="t",
+            install_signals=False,
+        )
+    assert not PathManager(config).target_dir.exists()
+    assert fake.stats()["requests"] == 0
+
+
+def test_rejected_token_ends_the_run_with_authentication_failed(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    config = _config(tmp_path, fake)
+    with pytest.raises(AuthenticationFailed):
+        run_collect(
+            config,
+            CollectRequest(),
+            environ={TOKEN_ENV: "wrong"},
+            events=NullEvents(),
+            command="t",
+            install_signals=False,
+        )
+
+
+def test_unknown_org_is_target_not_found(tmp_path: Path, fake: FakeGitHub) -> None:
+    with pytest.raises(TargetNotFound, match=r"github\.target\.name"):
+        _collect(_config(tmp_path, fake, owner="nobody"))
+
+
+def test_a_held_lock_refuses_the_run(tmp_path: Path, fake: FakeGitHub) -> None:
+    config = _config(tmp_path, fake)
+    paths = PathManager(config)
+    paths.target_dir.mkdir(parents=True)
+    with (
+        RunLock(paths.lock_path, command="other"),
+        pytest.raises(CheckpointLocked, match="ghye unlock"),
+    ):
+        _collect(config)
+
+
+def test_reviews_are_collected_per_pull_request_of_the_window(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    config = _config(tmp_path, fake)
+    _collect(config)
+    paths = PathManager(config)
+    expected = fake.expected(SINCE, UNTIL)
+    total = sum(len(u["reviews"]) for u in expected["units"].values())
+    assert total > 0
+    lines = [
+        orjson.loads(line)
+        for f in (paths.target_dir / "reviews").glob("*.jsonl")
+        for line in f.read_bytes().splitlines()
+    ]
+    assert len(lines) == total
+    assert {line["endpoint"] for line in lines} == {"reviews"}
+    assert all(line["request_id"] for line in lines)

@@ -1,0 +1,447 @@
+"""Config validation: every key, did-you-mean, bad types, the window in UTC, the dataset digest."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gh_year_end.config import (
+    Config,
+    dataset_digest,
+    load_config,
+    parse_config,
+)
+from gh_year_end.errors import ConfigInvalid, ConfigNotFound
+
+MINIMAL = """
+github:
+  target: {mode: org, name: acme}
+  windows: {year: 2025}
+"""
+
+
+def parse(text: str, tmp_path: Path | None = None) -> Config:
+    return parse_config(textwrap.dedent(text), source="cfg.yaml", cwd=tmp_path)
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigInvalid) as info:
+        parse(text)
+    return str(info.value)
+
+
+def with_window(
+    since: str | None = None, until: str | None = None, year: str | None = "2025"
+) -> str:
+    lines = ["github:", "  target: {mode: org, name: acme}", "  windows:"]
+    if year is not None:
+        lines.append(f"    year: {year}")
+    if since is not None:
+        lines.append(f"    since: {since}")
+    if until is not None:
+        lines.append(f"    until: {until}")
+    return "\n".join(lines) + "\n"
+
+
+# --- every key --------------------------------------------------------------------------
+
+
+def test_minimal_config_takes_documented_defaults(tmp_path: Path) -> None:
+    config = parse(MINIMAL, tmp_path)
+    gh = config.github
+    assert gh.api_url == "https://api.github.com"
+    assert gh.auth.token_env == "GITHUB_TOKEN"
+    assert (gh.discovery.include_forks, gh.discovery.include_archived, gh.discovery.visibility) == (
+        False,
+        False,
+        "all",
+    )
+    assert gh.windows.since == datetime(2025, 1, 1, tzinfo=UTC)
+    assert gh.windows.until == datetime(2026, 1, 1, tzinfo=UTC)
+    assert config.rate_limit.max_concurrency == 4
+    assert config.enabled_switches == ("pulls", "issues", "reviews", "comments", "commits")
+    assert config.storage.root == tmp_path / "data"
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    config = parse(
+        """
+        github:
+          api_url: https://ghe.example.com/api/v3/
+          target: {mode: user, name: some-user}
+          auth: {token_env: MY_TOKEN}
+          discovery: {include_forks: true, include_archived: true, visibility: private}
+          windows: {year: 2024, since: "2024-03-01", until: "2024-09-01"}
+        rate_limit:
+          max_concurrency: 8
+          points_per_minute: 500
+          max_retries: 2
+          backoff_base_seconds: 0.5
+          backoff_max_seconds: 10
+          secondary_min_wait_seconds: 30
+          reset_margin_seconds: 2
+          request_timeout_seconds: 12.5
+        collection:
+          enable: {pulls: true, issues: false, reviews: false, comments: true, commits: false}
+        storage:
+          root: out/data
+        """,
+        tmp_path,
+    )
+    gh = config.github
+    assert gh.api_url == "https://ghe.example.com/api/v3"  # trailing slash dropped
+    assert (gh.target.mode, gh.target.name) == ("user", "some-user")
+    assert gh.auth.token_env == "MY_TOKEN"
+    assert (gh.discovery.include_forks, gh.discovery.include_archived) == (True, True)
+    assert gh.discovery.visibility == "private"
+    assert gh.windows.year == 2024
+    assert gh.windows.since == datetime(2024, 3, 1, tzinfo=UTC)
+    assert gh.windows.until == datetime(2024, 9, 1, tzinfo=UTC)
+    rl = config.rate_limit
+    assert (rl.max_concurrency, rl.points_per_minute, rl.max_retries) == (8, 500, 2)
+    assert (rl.backoff_base_seconds, rl.backoff_max_seconds) == (0.5, 10.0)
+    assert (rl.secondary_min_wait_seconds, rl.reset_margin_seconds) == (30.0, 2.0)
+    assert rl.request_timeout_seconds == 12.5
+    assert config.enabled_switches == ("pulls", "comments")
+    assert config.storage.root == tmp_path / "out" / "data"
+
+
+def test_absolute_storage_root_is_kept(tmp_path: Path) -> None:
+    config = parse(MINIMAL + f"storage: {{root: {tmp_path / 'abs'}}}\n", Path("/elsewhere"))
+    assert config.storage.root == tmp_path / "abs"
+
+
+def test_full_gh_year_end_config_loads(tmp_path: Path) -> None:
+    config = parse(
+        r"""
+        github:
+          target: {mode: org, name: example-org}
+          auth: {token_env: GITHUB_TOKEN}
+          discovery: {include_forks: false, include_archived: false, visibility: all}
+          windows: {year: 2025, since: "2025-01-01T00:00:00Z", until: "2026-01-01T00:00:00Z"}
+        rate_limit:
+          strategy: adaptive
+          max_concurrency: 4
+          min_sleep_seconds: 1
+          max_sleep_seconds: 60
+          sample_rate_limit_endpoint_every_n_requests: 50
+          burst: {enabled: true, max_requests: 10}
+          secondary: {max_requests_per_minute: 90, backoff_multiplier: 1.5}
+        identity:
+          bots:
+            exclude_patterns: [".*\\[bot\\]$", "^dependabot$"]
+            include_overrides: []
+          humans_only: true
+        thresholds: {stale_pr_days: 30}
+        collection:
+          enable:
+            {pulls: true, issues: true, reviews: true, comments: true, commits: true, hygiene: true}
+          commits: {include_files: true, classify_files: true}
+          hygiene:
+            paths: [SECURITY.md, README.md]
+            workflow_prefixes: [.github/workflows/]
+            branch_protection: {mode: sample, sample_top_repos_by: prs_merged, sample_count: 25}
+            security_features: {best_effort: true}
+        storage:
+          root: ./data
+          raw_format: jsonl
+          curated_format: parquet
+          dataset_version: v1
+        report:
+          title: Year in Review 2025
+          output_dir: ./site/year=2025
+          theme: engineer_exec_toggle
+        """,
+        tmp_path,
+    )
+    assert config.github.target.name == "example-org"
+    assert config.rate_limit.max_concurrency == 4
+    assert config.enabled_switches == ("pulls", "issues", "reviews", "comments", "commits")
+
+
+def test_example_config_in_the_repo_loads() -> None:
+    example = Path(__file__).resolve().parents[1] / "config" / "config.example.yaml"
+    config = load_config(example)
+    assert config.source == example
+    assert config.github.windows.year == 2025
+
+
+# --- unknown keys: did-you-mean ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "githb:\n  target: {mode: org, name: a}\n",
+            "cfg.yaml: githb: unknown key — did you mean 'github'?",
+        ),
+        (
+            MINIMAL.replace("windows:", "window:"),
+            "cfg.yaml: github.window: unknown key — did you mean 'github.windows'?",
+        ),
+        (
+            MINIMAL + "rate_limit: {max_concurency: 2}\n",
+            "cfg.yaml: rate_limit.max_concurency: unknown key — "
+            "did you mean 'rate_limit.max_concurrency'?",
+        ),
+        (
+            MINIMAL + "collection: {enable: {pull: true}}\n",
+            "cfg.yaml: collection.enable.pull: unknown key — "
+            "did you mean 'collection.enable.pulls'?",
+        ),
+        (
+            MINIMAL + "storage: {rot: x}\n",
+            "cfg.yaml: storage.rot: unknown key — did you mean 'storage.root'?",
+        ),
+    ],
+)
+def test_misspelled_key_is_an_error_with_did_you_mean(text: str, expected: str) -> None:
+    assert error_of(text).startswith(expected)
+
+
+def test_unknown_key_lists_the_known_ones_but_not_ignored_ones() -> None:
+    message = error_of(MINIMAL + "storage: {zzz: 1}\n")
+    assert message == "cfg.yaml: storage.zzz: unknown key (known here: root)"
+
+
+# --- bad types and values --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[1, 2]\n", "cfg.yaml: the top level must be a mapping of sections, got a list"),
+        ("", "cfg.yaml: the file is empty — start from config/config.example.yaml"),
+        ("rate_limit: {}\n", "cfg.yaml: github: is required (target, windows)"),
+        ("github: [1]\n", "cfg.yaml: github: must be a mapping, got a list"),
+        (
+            "github:\n  target: {name: acme}\n  windows: {year: 2025}\n",
+            "cfg.yaml: github.target.mode: is required",
+        ),
+        (
+            "github:\n  target: {mode: orgs, name: acme}\n  windows: {year: 2025}\n",
+            "cfg.yaml: github.target.mode: must be one of org | user, got 'orgs' — "
+            "did you mean 'org'?",
+        ),
+        (
+            "github:\n  target: {mode: org, name: 'bad name'}\n  windows: {year: 2025}\n",
+            "cfg.yaml: github.target.name: 'bad name' is not a GitHub account name",
+        ),
+        (
+            "github:\n  target: {mode: org, name: 42}\n  windows: {year: 2025}\n",
+            "cfg.yaml: github.target.name: must be a non-empty string, got 42 (a number)",
+        ),
+        (
+            MINIMAL.replace("windows:", "api_url: ftp://x\n  windows:"),
+            "cfg.yaml: github.api_url: 'ftp://x' must be an http(s) URL like https://api.github.com",
+        ),
+        (
+            MINIMAL.replace("windows:", "api_url: 'https://x/api?a=1'\n  windows:"),
+            "cfg.yaml: github.api_url: must not carry a query or fragment",
+        ),
+        (
+            MINIMAL.replace("windows:", "auth: {token_env: ghp_abc-123}\n  windows:"),
+            "cfg.yaml: github.auth.token_env: 'ghp_abc-123' is not an environment variable name",
+        ),
+        (
+            MINIMAL.replace("windows:", "discovery: {include_forks: 'yes'}\n  windows:"),
+            "cfg.yaml: github.discovery.include_forks: must be true or false, got 'yes' (a string)",
+        ),
+        (
+            MINIMAL.replace("windows:", "discovery: {visibility: publik}\n  windows:"),
+            "cfg.yaml: github.discovery.visibility: must be one of all | public | private, "
+            "got 'publik' — did you mean 'public'?",
+        ),
+        (
+            MINIMAL + "rate_limit: {max_concurrency: '4'}\n",
+            "cfg.yaml: rate_limit.max_concurrency: must be a whole number, got '4' (a string)",
+        ),
+        (
+            MINIMAL + "rate_limit: {max_concurrency: 2.5}\n",
+            "cfg.yaml: rate_limit.max_concurrency: must be a whole number, got 2.5 (a number)",
+        ),
+        (
+            MINIMAL + "rate_limit: {max_concurrency: true}\n",
+            "cfg.yaml: rate_limit.max_concurrency: must be a whole number, got true (a boolean)",
+        ),
+        (
+            MINIMAL + "rate_limit: {max_concurrency: 0}\n",
+            "cfg.yaml: rate_limit.max_concurrency: must be between 1 and 64, got 0",
+        ),
+        (
+            MINIMAL + "rate_limit: {backoff_base_seconds: fast}\n",
+            "cfg.yaml: rate_limit.backoff_base_seconds: must be a number, got 'fast' (a string)",
+        ),
+        (
+            MINIMAL + "collection: {enable: {pulls: 1}}\n",
+            "cfg.yaml: collection.enable.pulls: must be true or false, got 1 (a number)",
+        ),
+        (
+            MINIMAL
+            + "collection: {enable: {pulls: false, issues: false, reviews: false,"
+            + " comments: false, commits: false}}\n",
+            "cfg.yaml: collection.enable: every endpoint is switched off — enable at least one",
+        ),
+        (
+            MINIMAL + "storage: {root: ''}\n",
+            "cfg.yaml: storage.root: must be a non-empty string, got '' (a string)",
+        ),
+        (
+            "github:\n  target: {mode: org, name: acme}\n  windows: {year: 1999}\n",
+            "cfg.yaml: github.windows.year: must be between 2008 and 2100, got 1999",
+        ),
+        (
+            "github:\n  target: {mode: org, name: acme}\n  windows: {}\n",
+            "cfg.yaml: github.windows.year: is required (or give github.windows.since)",
+        ),
+        (
+            "github: {target: {mode: org, name: acme}, windows: {year: 2025}}\n  bad: [\n",
+            "cfg.yaml: not valid YAML (line 2, column 3)",
+        ),
+    ],
+)
+def test_bad_values_name_the_file_and_key(text: str, expected: str) -> None:
+    assert error_of(text).startswith(expected)
+
+
+def test_ignored_sections_accept_any_shape() -> None:
+    config = parse(MINIMAL + "report: [anything]\nrate_limit: {burst: 3, strategy: fixed}\n")
+    assert config.github.target.name == "acme"
+
+
+# --- the window, in UTC ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        ("2025-03-01", datetime(2025, 3, 1, tzinfo=UTC)),  # YAML date
+        ("'2025-03-01'", datetime(2025, 3, 1, tzinfo=UTC)),  # string date
+        ("2025-03-01T10:30:00", datetime(2025, 3, 1, 10, 30, tzinfo=UTC)),  # naive → UTC
+        ("'2025-03-01T10:30:00Z'", datetime(2025, 3, 1, 10, 30, tzinfo=UTC)),
+        ("2025-03-01T10:30:00Z", datetime(2025, 3, 1, 10, 30, tzinfo=UTC)),  # YAML timestamp
+        ("'2025-03-01T12:30:00+02:00'", datetime(2025, 3, 1, 10, 30, tzinfo=UTC)),
+        ("2025-03-01 12:30:00-02:00", datetime(2025, 3, 1, 14, 30, tzinfo=UTC)),
+    ],
+)
+def test_since_with_or_without_time_or_zone_is_normalized_to_utc(
+    since: str, expected: datetime
+) -> None:
+    window = parse(with_window(since=since)).github.windows
+    assert window.since == expected
+    assert window.since.utcoffset() is not None
+    assert window.since.tzinfo == UTC
+    assert window.until == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_until_is_normalized_too() -> None:
+    window = parse(with_window(until="'2025-06-30T23:00:00-01:00'")).github.windows
+    assert window.until == datetime(2025, 7, 1, tzinfo=UTC)
+
+
+def test_year_comes_from_since_when_omitted() -> None:
+    window = parse(with_window(since="2024-05-01", year=None)).github.windows
+    assert window.year == 2024
+    assert window.until == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("2025-06-01", "2025-06-01"), ("2025-06-02", "2025-06-01")],
+)
+def test_since_must_be_before_until(since: str, until: str) -> None:
+    assert error_of(with_window(since=since, until=until)) == (
+        f"cfg.yaml: github.windows: since ({since}T00:00:00Z) "
+        f"must be before until ({until}T00:00:00Z)"
+    )
+
+
+@pytest.mark.parametrize("value", ["'next tuesday'", "'2025-13-01'", "[2025]", "20250101"])
+def test_a_window_bound_that_is_not_a_date_is_an_error(value: str) -> None:
+    assert error_of(with_window(since=value)).startswith("cfg.yaml: github.windows.since: ")
+
+
+# --- the dataset digest ----------------------------------------------------------------------
+
+
+def test_digest_ignores_rate_limit_and_storage(tmp_path: Path) -> None:
+    base = parse(MINIMAL, tmp_path)
+    tuned = parse(
+        MINIMAL + "rate_limit: {max_concurrency: 16, max_retries: 0, points_per_minute: 10}\n"
+        "storage: {root: elsewhere}\n",
+        tmp_path,
+    )
+    assert base.digest == tuned.digest
+    assert base.digest == dataset_digest(base.dataset_keys())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        MINIMAL.replace("acme", "other"),
+        MINIMAL.replace("year: 2025", "year: 2024"),
+        MINIMAL.replace("mode: org", "mode: user"),
+        MINIMAL + "collection: {enable: {commits: false}}\n",
+        MINIMAL.replace("windows:", "discovery: {include_forks: true}\n  windows:"),
+        MINIMAL.replace("windows:", "api_url: https://ghe.example.com/api/v3\n  windows:"),
+    ],
+)
+def test_digest_changes_with_dataset_keys(change: str) -> None:
+    assert parse(MINIMAL).digest != parse(change).digest
+
+
+def test_equivalent_window_spellings_share_a_digest() -> None:
+    a = parse(with_window(since="2025-01-01", until="2026-01-01"))
+    b = parse(with_window(since="'2025-01-01T01:00:00+01:00'"))
+    assert a.digest == b.digest == parse(MINIMAL).digest
+
+
+def test_dataset_keys_are_iso_utc_strings() -> None:
+    keys = parse(MINIMAL).dataset_keys()
+    assert keys["github.windows.since"] == "2025-01-01T00:00:00Z"
+    assert keys["github.windows.until"] == "2026-01-01T00:00:00Z"
+    assert keys["collection.enable.comments"] is True
+
+
+# --- load_config -----------------------------------------------------------------------------
+
+
+def test_load_config_records_its_source_and_resolves_root_from_cwd(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    config = load_config(path, cwd=tmp_path / "work")
+    assert config.source == path
+    assert config.storage.root == tmp_path / "work" / "data"
+
+
+def test_load_config_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigNotFound) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert str(info.value) == (
+        f"config file {tmp_path / 'nope.yaml'} not found — "
+        "copy config/config.example.yaml there and edit it"
+    )
+
+
+def test_load_config_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigNotFound, match="is a folder, not a YAML file"):
+        load_config(tmp_path)
+
+
+def test_load_config_binary_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigInvalid, match="not a text file"):
+        load_config(path)
+
+
+def test_load_config_errors_name_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(MINIMAL + "extra: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: extra: unknown key")
