@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -18,6 +19,7 @@ from gh_year_end.errors import (
     AuthenticationFailed,
     CheckpointLocked,
     ConfigChanged,
+    DataFileMismatch,
     NoCheckpoint,
     TargetNotFound,
     TokenMissing,
@@ -300,3 +302,96 @@ def test_reviews_are_collected_per_pull_request_of_the_window(
     assert len(lines) == total
     assert {line["endpoint"] for line in lines} == {"reviews"}
     assert all(line["request_id"] for line in lines)
+
+
+def test_a_resume_that_starts_work_first_removes_the_earlier_manifest(tmp_path: Path) -> None:
+    settings = replace(SMALL, fault_rate=0.3, fault_kinds=("500",))
+    with FakeGitHub(settings).start() as server:
+        config = _config(tmp_path, server, extra_rate_limit={"max_retries": 0})
+        first = _collect(config)
+        assert first.exit_code == 3
+        manifest = PathManager(config).manifest_path
+        assert manifest.exists()  # every unit ended, some of them failed (retryable)
+        with pytest.raises(AuthenticationFailed):
+            run_collect(
+                config,
+                CollectRequest(resume=True),
+                environ={TOKEN_ENV: "wrong"},
+                events=NullEvents(),
+                command="t",
+                install_signals=False,
+            )
+        assert not manifest.exists()
+
+
+def _shifting_github(pages: dict[int, list[int]]) -> httpx.MockTransport:
+    """A GitHub whose pulls list shifted between two pages: record 2 comes back on page 2."""
+
+    def pull(number: int) -> dict[str, Any]:
+        stamp = f"2025-06-{30 - number:02d}T00:00:00Z"
+        return {"id": 1000 + number, "number": number, "created_at": stamp, "updated_at": stamp}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/orgs/acme":
+            return httpx.Response(200, json={"login": "acme"})
+        if path == "/orgs/acme/repos":
+            return httpx.Response(200, json=[{"full_name": "acme/r", "id": 1}])
+        if path == "/repos/acme/r/pulls":
+            page = int(request.url.params.get("page", "1"))
+            headers = {}
+            if page + 1 in pages:
+                headers["link"] = (
+                    f'<http://127.0.0.1:9/repos/acme/r/pulls?page={page + 1}>; rel="next"'
+                )
+            return httpx.Response(200, json=[pull(n) for n in pages[page]], headers=headers)
+        return httpx.Response(404, json={"message": "Not Found"})
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_record_seen_again_on_a_shifted_page_is_written_once(tmp_path: Path) -> None:
+    config = load_config(
+        write_config(
+            tmp_path,
+            "http://127.0.0.1:9",
+            enable={"reviews": False, "issues": False, "comments": False, "commits": False},
+        )
+    )
+    result = run_collect(
+        config,
+        CollectRequest(),
+        environ=ENV,
+        events=NullEvents(),
+        command="t",
+        install_signals=False,
+        transport=_shifting_github({1: [1, 2], 2: [2, 3]}),
+    )
+    assert result.exit_code == 0
+    dataset = read_dataset(PathManager(config).target_dir)
+    assert dataset.problems == ()
+    assert sorted(dataset.ids["acme/r"]["pulls"]) == [1001, 1002, 1003]
+
+
+def test_a_pulls_file_cut_short_fails_only_the_reviews_that_need_it(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    config = _config(tmp_path, fake)
+    _collect(config)
+    paths = PathManager(config)
+    victim = paths.raw_path("pulls", "acme/repo-000")
+    victim.write_bytes(victim.read_bytes()[:10])
+    with CheckpointManager(
+        paths.checkpoint_path, paths.lock_path, journal_path=paths.journal_path
+    ) as cp:
+        cp.load()
+        cp.reset_endpoint("acme/repo-000", "reviews")
+        cp.reset_endpoint("acme/repo-001", "reviews")
+    # The reviews of repo-000 fail alone; then the manifest cannot vouch for the damaged file.
+    with pytest.raises(DataFileMismatch, match="ghye reset --repo acme/repo-000 --endpoint pulls"):
+        _collect(config, resume=True)
+    after = CheckpointManager.read_only(paths.checkpoint_path)
+    after.load()
+    failed = [(r, e) for r, e, p in after.units() if p.status.value == "failed"]
+    assert failed == [("acme/repo-000", "reviews")]
+    assert after.is_repo_endpoint_complete("acme/repo-001", "reviews")

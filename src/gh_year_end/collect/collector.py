@@ -13,7 +13,7 @@ import contextlib
 import shutil
 import time
 from collections import Counter
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ import orjson
 from gh_year_end import __version__
 from gh_year_end.collect.discovery import discover, plan_entry
 from gh_year_end.collect.endpoints import Endpoint, Window, enabled_endpoints, window_of
-from gh_year_end.collect.events import CollectResult, EventSink, UnitFailure
+from gh_year_end.collect.events import CollectResult, EventSink, Outcome, UnitFailure
 from gh_year_end.config import Config
 from gh_year_end.errors import (
     EXIT_INCOMPLETE,
@@ -74,6 +74,7 @@ class Unit:
 class _Tally:
     pages: int = 0
     records: int = 0
+    skipped: int = 0
 
 
 @dataclass
@@ -344,20 +345,19 @@ class _Runner:
         for unit in units:
             progress = self.checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
             records_done += progress.records_collected
-            if progress.status is CheckpointStatus.COMPLETE:
-                done_units += 1
-                continue
-            self.left_per_endpoint[unit.endpoint.name] += 1
-            if (
-                progress.status is CheckpointStatus.FAILED
-                and not progress.retryable
-                and not request.retry_failed
+            if _ended(progress) and not (
+                request.retry_failed and progress.status is CheckpointStatus.FAILED
             ):
                 done_units += 1
                 continue
             if unit.repo not in allowed:
+                self.tally.skipped += 1
                 continue
+            self.left_per_endpoint[unit.endpoint.name] += 1
             todo.append(unit)
+        if todo:
+            # The data is about to change: a manifest from an earlier run no longer describes it.
+            self.paths.manifest_path.unlink(missing_ok=True)
         for name in {u.endpoint.name for u in units}:
             if self.left_per_endpoint[name] == 0 and not self.checkpoint.is_phase_complete(name):
                 self.checkpoint.mark_phase_complete(name)
@@ -382,12 +382,15 @@ class _Runner:
             ):
                 await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stopper.cancel()
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            # Commits already begun finish before the checkpoint is saved and the lock released.
-            await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown, True)
+            try:
+                stopper.cancel()
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+            finally:
+                # Commits already begun finish before the checkpoint is saved and the lock
+                # released — even if this very wait is cancelled.
+                self.executor.shutdown(wait=True)
         if self.fatal is not None:
             raise self.fatal
 
@@ -398,13 +401,14 @@ class _Runner:
                 return
             try:
                 await self._run_unit(unit)
+                self._unit_ended(unit)
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
+                # A fatal error (401, disk full, a bug) ends the run; the others stop with it.
                 self.fatal = exc
                 self.stop.event.set()
                 return
-            self._unit_ended(unit)
 
     def _unit_ended(self, unit: Unit) -> None:
         name = unit.endpoint.name
@@ -432,50 +436,64 @@ class _Runner:
                     unit, reason, retryable=bool(parent.retryable), unavailable=parent.unavailable
                 )
                 return
+        path = self.paths.raw_path(ep.name, repo)
         try:
             writer = JSONLWriter(
-                self.paths.raw_path(ep.name, repo),
-                repo=repo,
-                committed_offset=progress.offset,
-                committed_lines=progress.lines,
+                path, repo=repo, committed_offset=progress.offset, committed_lines=progress.lines
             )
         except DataFileMismatch as exc:
             self._fail(unit, str(exc), retryable=False, unavailable=False)
             return
         try:
-            if ep.name not in self.phases_entered:
-                # Endpoints run side by side; the current phase is the one most recently entered.
-                self.phases_entered.add(ep.name)
-                self.checkpoint.set_current_phase(ep.name)
-            self.checkpoint.mark_repo_endpoint_in_progress(repo, ep.name)
+            await self._in_thread(self._enter_unit, unit)
             self.events.unit_started(
                 repo, ep.name, progress.last_page_written + 1, progress.records_collected
             )
+            # Ids already committed for this unit: a list that shifted between two pages (an
+            # item updated meanwhile) must not put the same record in the file twice.
+            seen = await self._in_thread(_committed_ids, path, progress.offset, ep.record_id)
             if ep.name == "reviews":
-                await self._reviews(unit, writer, progress)
+                await self._reviews(unit, writer, progress, seen)
             else:
-                await self._paginate(unit, writer, progress)
+                await self._paginate(unit, writer, progress, seen)
+        except DataFileMismatch as exc:
+            self._fail(unit, str(exc), retryable=False, unavailable=False)
         except PermanentError as exc:
             self._fail(unit, _reason(exc), retryable=False, unavailable=is_unavailability(exc))
         except GitHubError as exc:
-            if exc.retryable:
-                self._fail(unit, _reason(exc), retryable=True, unavailable=False)
-            else:
+            if not exc.retryable:
                 raise
+            self._fail(unit, _reason(exc), retryable=True, unavailable=False)
         finally:
+            writer.discard()  # a page that never reached its commit is not written
             writer.close()
 
-    async def _paginate(self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress) -> None:
+    def _enter_unit(self, unit: Unit) -> None:
+        name = unit.endpoint.name
+        if name not in self.phases_entered:
+            # Endpoints run side by side; the current phase is the one most recently entered.
+            self.phases_entered.add(name)
+            self.checkpoint.set_current_phase(name)
+        self.checkpoint.mark_repo_endpoint_in_progress(unit.repo, name)
+
+    async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
+        """Blocking checkpoint/file work off the event loop, so other units' requests go on."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
+
+    async def _paginate(
+        self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress, seen: set[Any]
+    ) -> None:
         ep = unit.endpoint
-        url = progress.next_url
-        if url is None and progress.pages_collected > 0:
-            # Everything was committed but the unit never got marked: it is complete.
-            self.checkpoint.mark_repo_endpoint_complete(unit.repo, ep.name)
-            self.events.unit_finished(unit.repo, ep.name, "complete", None)
-            return
         params: dict[str, str] | None = None
-        target = url
+        target = progress.next_url
         if target is None:
+            if progress.pages_collected > 0:
+                # Everything was committed but the unit never got marked: it is complete.
+                await self._in_thread(
+                    self.checkpoint.mark_repo_endpoint_complete, unit.repo, ep.name
+                )
+                self.events.unit_finished(unit.repo, ep.name, "complete", None)
+                return
             target, params = ep.first_url(unit.repo), ep.params(self.window)
         page_no = progress.last_page_written
         records = progress.records_collected
@@ -483,36 +501,42 @@ class _Runner:
             page = await self.client.get_page(target, params, empty_on_409=ep.empty_on_409)
             params = None
             page_no += 1
-            kept = [r for r in page.records if ep.keep(r, self.window)]
-            done = page.next_url is None or (
-                ep.stop_early is not None and ep.stop_early(page.records, self.window)
-            )
-            next_url = None if done else page.next_url
+            kept = _new_records(page.records, ep, self.window, seen)
+            next_url = page.next_url
+            if ep.stop_early is not None and ep.stop_early(page.records, self.window):
+                next_url = None
             await self._commit(
-                unit, writer, page, page_no, kept, next_url=next_url, cursor=None, complete=done
+                unit,
+                writer,
+                page,
+                page_no,
+                kept,
+                next_url=next_url,
+                cursor=None,
+                complete=next_url is None,
             )
             records += len(kept)
             self.events.page_committed(unit.repo, ep.name, page_no, len(kept), records)
-            if done or page.next_url is None:
+            if next_url is None:
                 self.events.unit_finished(unit.repo, ep.name, "complete", None)
                 return
-            target = page.next_url
+            target = next_url
 
-    async def _reviews(self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress) -> None:
+    async def _reviews(
+        self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress, seen: set[Any]
+    ) -> None:
         """Reviews of each collected pull request; the cursor keeps the pull request reached."""
         ep = unit.endpoint
-        numbers = await asyncio.get_running_loop().run_in_executor(
-            self.executor,
-            _pull_numbers,
-            self.paths.raw_path("pulls", unit.repo),
-            self.checkpoint.get_endpoint(unit.repo, "pulls").offset,
+        pulls = self.checkpoint.get_endpoint(unit.repo, "pulls")
+        numbers = await self._in_thread(
+            _pull_numbers, self.paths.raw_path("pulls", unit.repo), pulls.offset
         )
         index = int(progress.cursor.get("pr_index", 0)) if progress.cursor else 0
         url = progress.next_url
         page_no = progress.last_page_written
         records = progress.records_collected
         if index >= len(numbers):
-            self.checkpoint.mark_repo_endpoint_complete(unit.repo, ep.name)
+            await self._in_thread(self.checkpoint.mark_repo_endpoint_complete, unit.repo, ep.name)
             self.events.unit_finished(unit.repo, ep.name, "complete", None)
             return
         while index < len(numbers):
@@ -526,12 +550,11 @@ class _Runner:
                 # That pull request is gone since it was listed: it has no reviews to collect.
                 page = None
             page_no += 1
-            kept = [r for r in page.records if ep.keep(r, self.window)] if page else []
+            kept = _new_records(page.records, ep, self.window, seen) if page else []
             if page is None or page.next_url is None:
                 index, url = index + 1, None
             else:
                 url = page.next_url
-            complete = index >= len(numbers)
             await self._commit(
                 unit,
                 writer,
@@ -540,7 +563,7 @@ class _Runner:
                 kept,
                 next_url=url,
                 cursor={"pr_index": index},
-                complete=complete,
+                complete=index >= len(numbers),
             )
             records += len(kept)
             self.events.page_committed(unit.repo, ep.name, page_no, len(kept), records)
@@ -586,13 +609,17 @@ class _Runner:
             )
 
         future = asyncio.get_running_loop().run_in_executor(self.executor, commit)
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            # Stopping: a commit that has begun finishes, so the checkpoint and file agree.
-            with contextlib.suppress(BaseException):
-                await future
-            raise
+        cancelled = False
+        while not future.done():
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                # Stopping: a commit that has begun finishes (however often we are asked to
+                # stop), so the checkpoint and the file agree before the writer is closed.
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        future.result()
         self.tally.pages += 1
         self.tally.records += len(kept)
         if meta is not None and meta.rate is not None:
@@ -611,11 +638,64 @@ def _reason(exc: GitHubError) -> str:
     return str(exc)
 
 
-def _pull_numbers(path: Path, committed_offset: int) -> list[int]:
-    """The pull request numbers in a repo's committed pulls file, in file order."""
-    numbers: list[int] = []
+def _new_records(
+    records: list[dict[str, Any]], ep: Endpoint, window: Window, seen: set[Any]
+) -> list[dict[str, Any]]:
+    """The page's records that belong to the window and are not in the unit's file yet."""
+    kept: list[dict[str, Any]] = []
+    for record in records:
+        if not ep.keep(record, window):
+            continue
+        key = record.get(ep.record_id)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(record)
+    return kept
+
+
+def _committed_lines(path: Path, committed_offset: int) -> Iterator[bytes]:
+    """The lines of a unit's file up to its committed offset (a shorter file is a mismatch)."""
     if committed_offset <= 0:
-        return numbers
+        return
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        size = 0
+    if size < committed_offset:
+        raise DataFileMismatch(
+            f"{path} holds {size} of the {committed_offset} bytes its checkpoint committed — "
+            f"run `ghye reset --repo {path.stem.replace('__', '/', 1)} --endpoint "
+            f"{path.parent.name}` to collect it again"
+        )
+    remaining = committed_offset
+    with path.open("rb") as handle:
+        for line in handle:
+            if remaining <= 0:
+                break
+            remaining -= len(line)
+            yield line
+
+
+def _committed_ids(path: Path, committed_offset: int, key: str) -> set[Any]:
+    """The record ids already committed to a unit's file."""
+    ids: set[Any] = set()
+    for line in _committed_lines(path, committed_offset):
+        value = orjson.loads(line)["data"].get(key)
+        if value is not None:
+            ids.add(value)
+    return ids
+
+
+def _pull_numbers(path: Path, committed_offset: int) -> list[int]:
+    """The pull request numbers in a repo's committed pulls file, in file order, once each."""
+    numbers: dict[int, None] = {}
+    for line in _committed_lines(path, committed_offset):
+        number = orjson.loads(line)["data"].get("number")
+        if isinstance(number, int):
+            numbers.setdefault(number)
+    return list(numbers)
     try:
         with path.open("rb") as handle:
             remaining = committed_offset
@@ -668,7 +748,10 @@ def _finish(
     discovered = checkpoint.is_phase_complete("discovery")
     all_ended = discovered and counts["pending"] == 0
     manifest_path: Path | None = None
-    if all_ended and not stop.event.is_set():
+    if all_ended and paths.manifest_path.exists() and (already or tally.pages == 0):
+        # Nothing changed since it was written: no need to hash every file again.
+        manifest_path = paths.manifest_path
+    elif all_ended and not stop.event.is_set():
         manifest = build_manifest(
             checkpoint,
             paths,
@@ -679,9 +762,8 @@ def _finish(
         )
         write_manifest(paths.manifest_path, manifest)
         manifest_path = paths.manifest_path
-    elif all_ended and paths.manifest_path.exists():
-        manifest_path = paths.manifest_path
     checkpoint.save()
+    outcome: Outcome
     if stop.event.is_set():
         outcome, exit_code = "interrupted", stop.exit_code
     elif already:
@@ -695,7 +777,7 @@ def _finish(
         outcome, exit_code = "incomplete", EXIT_INCOMPLETE
     stats = client.stats if client is not None else None
     return CollectResult(
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         exit_code=exit_code,
         target=config.github.target.name,
         continued=run.continued,
@@ -704,7 +786,7 @@ def _finish(
         units_unavailable=counts["unavailable"],
         units_failed=counts["failed"],
         units_pending=counts["pending"],
-        units_skipped=counts["pending"] if not stop.event.is_set() else 0,
+        units_skipped=tally.skipped,
         pages_this_run=tally.pages,
         records_this_run=tally.records,
         records_total=records_total,
