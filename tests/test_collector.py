@@ -395,3 +395,51 @@ def test_a_pulls_file_cut_short_fails_only_the_reviews_that_need_it(
     failed = [(r, e) for r, e, p in after.units() if p.status.value == "failed"]
     assert failed == [("acme/repo-000", "reviews")]
     assert after.is_repo_endpoint_complete("acme/repo-001", "reviews")
+
+
+def _live_comments_github() -> httpx.MockTransport:
+    """Issue comments sorted by updated asc, two a page; the first one is edited after page 1."""
+    comments = {n: f"2025-03-0{n}T00:00:00Z" for n in (1, 2, 3, 4)}
+    served = {"pages": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/orgs/acme":
+            return httpx.Response(200, json={"login": "acme"})
+        if path == "/orgs/acme/repos":
+            return httpx.Response(200, json=[{"full_name": "acme/r", "id": 1}])
+        if path != "/repos/acme/r/issues/comments":
+            return httpx.Response(404, json={"message": "Not Found"})
+        served["pages"] += 1
+        if served["pages"] == 2:
+            comments[1] = "2025-03-09T00:00:00Z"  # edited: it moves to the end of the list
+        since = request.url.params.get("since", "")
+        page = int(request.url.params.get("page", "1"))
+        listed = sorted((t, n) for n, t in comments.items() if t >= since)
+        chunk = listed[(page - 1) * 2 : page * 2]
+        headers = {}
+        if page * 2 < len(listed):
+            query = f"since={since}&sort=updated&direction=asc&per_page=2&page={page + 1}"
+            headers["link"] = f'<http://127.0.0.1:9{path}?{query}>; rel="next"'
+        body = [{"id": n, "created_at": "2025-03-01T00:00:00Z", "updated_at": t} for t, n in chunk]
+        return httpx.Response(200, json=body, headers=headers)
+
+    return httpx.MockTransport(handler)
+
+
+def test_an_edited_comment_does_not_push_another_past_the_page_boundary(tmp_path: Path) -> None:
+    only_comments = {"pulls": False, "reviews": False, "issues": False, "commits": False}
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable=only_comments))
+    result = run_collect(
+        config,
+        CollectRequest(),
+        environ=ENV,
+        events=NullEvents(),
+        command="t",
+        install_signals=False,
+        transport=_live_comments_github(),
+    )
+    assert result.exit_code == 0
+    dataset = read_dataset(PathManager(config).target_dir)
+    assert dataset.problems == ()
+    assert sorted(dataset.ids["acme/r"]["issue_comments"]) == [1, 2, 3, 4]

@@ -382,6 +382,7 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
 
     api_url = reader.text(gh, "api_url", "github.api_url", DEFAULT_API_URL).rstrip("/")
     parts = urlsplit(api_url)
+    _refuse_credentials(reader, parts.netloc)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise reader.fail(
             "github.api_url", f"'{api_url}' must be an http(s) URL like {DEFAULT_API_URL}"
@@ -469,6 +470,18 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
         collection=CollectionConfig(enable=enable),
         storage=StorageConfig(root=root),
     )
+
+
+def _refuse_credentials(reader: _Reader, netloc: str) -> None:
+    """github.api_url must not hold user:token@ (checked before the URL is ever echoed)."""
+    if "@" in netloc:
+        # Never echo the URL: what sits before the @ is likely a token, and api_url is stored
+        # in the checkpoint and the manifest. ghye never sends URL credentials anyway.
+        raise reader.fail(
+            "github.api_url",
+            "must not carry credentials (user:token@) — put the token in the environment "
+            "variable named by github.auth.token_env",
+        )
 
 
 def _visibility(value: str) -> Visibility:

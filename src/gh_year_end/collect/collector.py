@@ -502,7 +502,7 @@ class _Runner:
             params = None
             page_no += 1
             kept = _new_records(page.records, ep, self.window, seen)
-            next_url = page.next_url
+            next_url = ep.next_url(unit.repo, self.window, page.records, page.next_url)
             if ep.stop_early is not None and ep.stop_early(page.records, self.window):
                 next_url = None
             await self._commit(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from gh_year_end.config import Config
 
@@ -106,6 +107,27 @@ class Endpoint:
     stop_early: Callable[[list[dict[str, Any]], Window], bool] | None = None
     depends_on: str | None = None
     empty_on_409: bool = False
+    keyset: bool = False
+
+    def next_url(
+        self, repo: str, window: Window, records: list[dict[str, Any]], link_next: str | None
+    ) -> str | None:
+        """Where the unit goes after a page that ended with ``records[-1]``.
+
+        Lists sorted by ``updated`` ascending (the comment lists) continue from the last
+        record's ``updated_at`` rather than from a page number: a record updated while we page
+        moves to the end of such a list, and a page number would then skip the one that slid
+        into its place. ``since`` is inclusive, so records at that exact moment come again and
+        the collector's per-unit id check drops them. When a whole page shares one timestamp,
+        keyset paging could not advance, so GitHub's next link is followed instead.
+        """
+        if not self.keyset or link_next is None or not records:
+            return link_next
+        first, last = records[0].get("updated_at"), records[-1].get("updated_at")
+        if not isinstance(last, str) or first == last:
+            return link_next
+        query = urlencode({**self.params(window), "since": last})
+        return f"{self.first_url(repo)}?{query}"
 
     def first_url(self, repo: str, *, number: int | None = None) -> str:
         """The path of the unit's first page (the rest follow the Link header verbatim)."""
@@ -146,6 +168,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
             "per_page": PER_PAGE,
         },
         keep=_created_updated,
+        keyset=True,
     ),
     Endpoint(
         name="review_comments",
@@ -158,6 +181,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
             "per_page": PER_PAGE,
         },
         keep=_created_updated,
+        keyset=True,
     ),
     Endpoint(
         name="reviews",

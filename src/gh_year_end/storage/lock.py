@@ -256,8 +256,15 @@ def break_lock(lock_path: Path, *, force: bool) -> LockOwner | None:
     owner = read_owner(lock_path)
     record = owner_path(lock_path)
     if state == "free":
-        with contextlib.suppress(FileNotFoundError):
-            record.unlink()  # an unreadable leftover, if anything
+        # An unreadable leftover, if anything. Only touch it when it is there: on a read-only
+        # data folder, unlink() of a missing file fails with EROFS, not FileNotFoundError.
+        if record.exists() or record.is_symlink():
+            try:
+                record.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise storage_error(exc, record, action="removing") from exc
         return None
     if state in ("alive", "unknown") and not force:
         if owner is None:

@@ -6,6 +6,7 @@ subprocess, and read a collected dataset back to compare it with the fake's expe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -179,6 +180,16 @@ class OutputWatcher:
                     return False
                 self._changed.wait(min(left, 0.05))
 
+    def __enter__(self) -> OutputWatcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Kill the process if it still runs (a failed test must not leave it behind)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.finish(timeout=10)
+
     def finish(self, timeout: float) -> int:
         """Wait for the process to end and its output to be read; its exit code.
 
@@ -193,6 +204,9 @@ class OutputWatcher:
         finally:
             for thread in self._threads:
                 thread.join(timeout=5)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    stream.close()
         return code
 
 
