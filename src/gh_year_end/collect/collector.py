@@ -44,7 +44,7 @@ from gh_year_end.github.client import Page, RestClient, resolve_token
 from gh_year_end.signals import StopSignal
 from gh_year_end.storage.atomic import atomic_write_bytes
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
-from gh_year_end.storage.jsonl import JSONLWriter
+from gh_year_end.storage.jsonl import JSONLWriter, committed_size
 from gh_year_end.storage.manifest import build_manifest, write_manifest
 from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
 
@@ -659,16 +659,7 @@ def _committed_lines(path: Path, committed_offset: int) -> Iterator[bytes]:
     """The lines of a unit's file up to its committed offset (a shorter file is a mismatch)."""
     if committed_offset <= 0:
         return
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        size = 0
-    if size < committed_offset:
-        raise DataFileMismatch(
-            f"{path} holds {size} of the {committed_offset} bytes its checkpoint committed — "
-            f"run `ghye reset --repo {path.stem.replace('__', '/', 1)} --endpoint "
-            f"{path.parent.name}` to collect it again"
-        )
+    committed_size(path, committed_offset)
     remaining = committed_offset
     with path.open("rb") as handle:
         for line in handle:
@@ -714,6 +705,15 @@ def _pull_numbers(path: Path, committed_offset: int) -> list[int]:
     return numbers
 
 
+def _check_file_sizes(checkpoint: CheckpointManager, paths: PathManager) -> None:
+    """DataFileMismatch when a unit's file is missing or shorter than its commit (a stat each)."""
+    for repo, endpoint, state in checkpoint.units():
+        if endpoint in ENDPOINT_DIRS:
+            committed_size(
+                paths.raw_path(endpoint, repo), state.offset, repo=repo, endpoint=endpoint
+            )
+
+
 def _finish(
     run: _Run, units: list[Unit], *, client: RestClient | None, already: bool
 ) -> CollectResult:
@@ -749,7 +749,9 @@ def _finish(
     all_ended = discovered and counts["pending"] == 0
     manifest_path: Path | None = None
     if all_ended and paths.manifest_path.exists() and (already or tally.pages == 0):
-        # Nothing changed since it was written: no need to hash every file again.
+        # Nothing changed since it was written: no need to hash every file again. A file
+        # deleted or cut behind the checkpoint's back must still not pass as complete.
+        _check_file_sizes(checkpoint, paths)
         manifest_path = paths.manifest_path
     elif all_ended and not stop.event.is_set():
         manifest = build_manifest(

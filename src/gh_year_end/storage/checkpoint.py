@@ -466,7 +466,9 @@ class CheckpointManager:
                 try:
                     self.save()
                 except GhyeError as save_error:  # do not hide the error that got us here
-                    log.warning(
+                    # Debug, not warning: the user gets one line, about the error that got us
+                    # here (often the same full disk); the journal keeps every commit anyway.
+                    log.debug(
                         "checkpoint not folded on exit (%s); the journal holds every commit",
                         save_error,
                     )

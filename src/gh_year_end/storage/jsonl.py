@@ -42,6 +42,48 @@ def _unit_of(path: Path, repo: str | None, endpoint: str | None) -> tuple[str, s
     return repo, endpoint
 
 
+def mismatch(
+    path: Path, what: str, *, repo: str | None = None, endpoint: str | None = None
+) -> DataFileMismatch:
+    """The one error for a data file that no longer holds what its checkpoint committed."""
+    repo, endpoint = _unit_of(path, repo, endpoint)
+    return DataFileMismatch(
+        f"{path} {what} — it was changed outside ghye; run "
+        f"`ghye reset --repo {repo} --endpoint {endpoint}` to collect that unit again"
+    )
+
+
+def committed_size(
+    path: Path, committed_offset: int, *, repo: str | None = None, endpoint: str | None = None
+) -> int | None:
+    """The size of a unit's file after checking it still holds its committed prefix.
+
+    None when the file is missing and nothing was committed; DataFileMismatch when it is
+    missing or shorter than ``committed_offset``.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        if committed_offset > 0:
+            raise mismatch(
+                path,
+                f"is missing but the checkpoint says it holds {committed_offset} bytes",
+                repo=repo,
+                endpoint=endpoint,
+            ) from None
+        return None
+    except OSError as exc:
+        raise storage_error(exc, path, action="reading") from exc
+    if size < committed_offset:
+        raise mismatch(
+            path,
+            f"is shorter than the checkpoint says ({size} < {committed_offset} bytes)",
+            repo=repo,
+            endpoint=endpoint,
+        )
+    return size
+
+
 class JSONLWriter:
     """Appends envelope lines to one JSONL file; :meth:`flush` makes them durable."""
 
@@ -94,11 +136,7 @@ class JSONLWriter:
         """Lines in that durable prefix (``committed_lines`` + lines flushed since)."""
 
     def _mismatch(self, what: str) -> DataFileMismatch:
-        repo, endpoint = _unit_of(self.path, self.repo, self.endpoint)
-        return DataFileMismatch(
-            f"{self.path} {what} — it was changed outside ghye; run "
-            f"`ghye reset --repo {repo} --endpoint {endpoint}` to collect that unit again"
-        )
+        return mismatch(self.path, what, repo=self.repo, endpoint=self.endpoint)
 
     def _check_and_cut(self, fd: int, size: int, committed: int) -> None:
         if committed < 0:

@@ -18,6 +18,7 @@ from gh_year_end.config import Config
 from gh_year_end.errors import DataFileMismatch
 from gh_year_end.storage.atomic import atomic_write_bytes, iso_z, storage_error
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
+from gh_year_end.storage.jsonl import committed_size
 from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
 
 MANIFEST_VERSION: Final = 1
@@ -73,22 +74,9 @@ def build_manifest(
         if endpoint not in ENDPOINT_DIRS:
             continue
         path = paths.raw_path(endpoint, repo)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            if state.offset > 0:
-                raise DataFileMismatch(
-                    f"{path} is missing but the checkpoint says it holds {state.offset} bytes — "
-                    f"run `ghye reset --repo {repo} --endpoint {endpoint}` to collect it again"
-                ) from None
+        size = committed_size(path, state.offset, repo=repo, endpoint=endpoint)
+        if size is None:
             continue
-        except OSError as exc:
-            raise storage_error(exc, path, action="reading") from exc
-        if state.offset > size:
-            raise DataFileMismatch(
-                f"{path} is shorter than the checkpoint says ({size} < {state.offset} bytes) — "
-                f"run `ghye reset --repo {repo} --endpoint {endpoint}` to collect it again"
-            )
         # Bytes past the commit are a page that never committed: not part of the dataset.
         length = state.offset if state.offset > 0 else size
         sha256, records = hash_prefix(path, length)

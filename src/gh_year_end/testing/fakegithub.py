@@ -820,6 +820,27 @@ class FakeGitHub:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
 
+    async def _sleep_unless_gone(self, seconds: float, reader: asyncio.StreamReader) -> bool:
+        """Sleep like :meth:`_sleep`; False as soon as the client hangs up meanwhile.
+
+        A client that gave up on a slow answer is no longer a request in flight, as on GitHub:
+        the connection's EOF ends it at once instead of after the sleep. (A client awaiting an
+        answer sends nothing more on the connection, so reading here takes no request bytes.)
+        """
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        hangup = asyncio.ensure_future(reader.read(1))
+        try:
+            await asyncio.wait({sleeper, hangup}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            hangup.cancel()
+        return not (
+            hangup.done()
+            and not hangup.cancelled()
+            and hangup.exception() is None
+            and hangup.result() == b""
+        )
+
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
@@ -867,9 +888,11 @@ class FakeGitHub:
         if req.path.startswith("/_fake/") or req.target.startswith("/_fake/"):
             await self._write(writer, self._introspect(req), keep=req.keep_alive, count=False)
             return req.keep_alive
-        return await self._serve_data(req, writer)
+        return await self._serve_data(req, reader, writer)
 
-    async def _serve_data(self, req: _Request, writer: asyncio.StreamWriter) -> bool:
+    async def _serve_data(
+        self, req: _Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         stats = self._stats
         with stats.lock:
             self._seq += 1
@@ -888,8 +911,9 @@ class FakeGitHub:
             entry["endpoint"] = response.endpoint
             entry["fault"] = fault
             delay = self.settings.latency + (self.settings.slow_seconds if fault == "slow" else 0.0)
-            if delay > 0:
-                await self._sleep(delay)
+            if delay > 0 and not await self._sleep_unless_gone(delay, reader):
+                entry["status"] = None  # the client hung up before the answer
+                return False
             if fault == "reset":
                 entry["status"] = None
                 _reset(writer)
