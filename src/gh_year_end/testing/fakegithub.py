@@ -834,6 +834,9 @@ class FakeGitHub:
         finally:
             sleeper.cancel()
             hangup.cancel()
+            # Let the cancelled read end before the connection's next read begins: a reader
+            # takes one waiter at a time.
+            await asyncio.gather(sleeper, hangup, return_exceptions=True)
         return not (
             hangup.done()
             and not hangup.cancelled()
