@@ -443,3 +443,52 @@ def test_an_edited_comment_does_not_push_another_past_the_page_boundary(tmp_path
     dataset = read_dataset(PathManager(config).target_dir)
     assert dataset.problems == ()
     assert sorted(dataset.ids["acme/r"]["issue_comments"]) == [1, 2, 3, 4]
+
+
+def _live_pulls_github() -> httpx.MockTransport:
+    """Pulls sorted by updated desc, two a page; an unseen one is updated after page 1."""
+    pulls = {n: f"2025-05-0{n}T00:00:00Z" for n in range(1, 7)}
+    served = {"pages": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/orgs/acme":
+            return httpx.Response(200, json={"login": "acme"})
+        if path == "/orgs/acme/repos":
+            return httpx.Response(200, json=[{"full_name": "acme/r", "id": 1}])
+        if path != "/repos/acme/r/pulls":
+            return httpx.Response(404, json={"message": "Not Found"})
+        served["pages"] += 1
+        if served["pages"] == 2:
+            pulls[2] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # jumps to the front
+        page = int(request.url.params.get("page", "1"))
+        listed = sorted(((t, n) for n, t in pulls.items()), reverse=True)
+        chunk = listed[(page - 1) * 2 : page * 2]
+        headers = {}
+        if page * 2 < len(listed):
+            headers["link"] = f'<http://127.0.0.1:9{path}?page={page + 1}>; rel="next"'
+        body = [
+            {"id": 100 + n, "number": n, "created_at": "2025-04-01T00:00:00Z", "updated_at": t}
+            for t, n in chunk
+        ]
+        return httpx.Response(200, json=body, headers=headers)
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_pull_request_updated_while_paging_is_still_collected(tmp_path: Path) -> None:
+    only_pulls = {"reviews": False, "issues": False, "comments": False, "commits": False}
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable=only_pulls))
+    result = run_collect(
+        config,
+        CollectRequest(),
+        environ=ENV,
+        events=NullEvents(),
+        command="t",
+        install_signals=False,
+        transport=_live_pulls_github(),
+    )
+    assert result.exit_code == 0
+    dataset = read_dataset(PathManager(config).target_dir)
+    assert dataset.problems == ()
+    assert sorted(dataset.ids["acme/r"]["pulls"]) == [101, 102, 103, 104, 105, 106]

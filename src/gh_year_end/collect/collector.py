@@ -16,16 +16,23 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import orjson
 
 from gh_year_end import __version__
 from gh_year_end.collect.discovery import discover, plan_entry
-from gh_year_end.collect.endpoints import Endpoint, Window, enabled_endpoints, window_of
+from gh_year_end.collect.endpoints import (
+    Endpoint,
+    Window,
+    enabled_endpoints,
+    parse_time,
+    window_of,
+)
 from gh_year_end.collect.events import CollectResult, EventSink, Outcome, UnitFailure
 from gh_year_end.config import Config
 from gh_year_end.errors import (
@@ -49,6 +56,8 @@ from gh_year_end.storage.manifest import build_manifest, write_manifest
 from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
 
 SOURCE = "github_rest"
+# GitHub's clock and ours may disagree: the catch-up pass reaches this much further back.
+CLOCK_SLACK = timedelta(minutes=5)
 T = TypeVar("T")
 
 
@@ -497,14 +506,27 @@ class _Runner:
             target, params = ep.first_url(unit.repo), ep.params(self.window)
         page_no = progress.last_page_written
         records = progress.records_collected
+        cursor = dict(progress.cursor or {})
         while True:
+            if page_no == 0 and ep.catch_up:
+                # Anything updated after this moment may move past us while we page.
+                cursor["started_at"] = _iso(datetime.now(UTC) - CLOCK_SLACK)
             page = await self.client.get_page(target, params, empty_on_409=ep.empty_on_409)
             params = None
             page_no += 1
             kept = _new_records(page.records, ep, self.window, seen)
             next_url = ep.next_url(unit.repo, self.window, page.records, page.next_url)
-            if ep.stop_early is not None and ep.stop_early(page.records, self.window):
+            if "catch_up_from" in cursor:
+                if _ends_before(page.records, cursor["catch_up_from"]):
+                    next_url = None
+            elif ep.stop_early is not None and ep.stop_early(page.records, self.window):
                 next_url = None
+            if next_url is None and ep.catch_up and page_no > 1 and "catch_up_from" not in cursor:
+                # A list sorted by update time reorders while it is paged: a record updated
+                # meanwhile jumps to the front, past us. One more pass from the front, down to
+                # the moment the unit began, picks those up (the id check drops the rest).
+                cursor["catch_up_from"] = cursor.get("started_at") or _iso(datetime.now(UTC))
+                next_url = f"{ep.first_url(unit.repo)}?{urlencode(ep.params(self.window))}"
             await self._commit(
                 unit,
                 writer,
@@ -512,7 +534,7 @@ class _Runner:
                 page_no,
                 kept,
                 next_url=next_url,
-                cursor=None,
+                cursor=cursor or None,
                 complete=next_url is None,
             )
             records += len(kept)
@@ -636,6 +658,18 @@ class _Runner:
 def _reason(exc: GitHubError) -> str:
     # The client's messages already name the status, the URL and GitHub's own message.
     return str(exc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ends_before(records: list[dict[str, Any]], moment: str) -> bool:
+    """True when the page is empty or its last record was updated before ``moment``."""
+    if not records:
+        return True
+    last, bound = parse_time(records[-1].get("updated_at")), parse_time(moment)
+    return last is not None and bound is not None and last < bound
 
 
 def _new_records(

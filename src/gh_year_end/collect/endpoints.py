@@ -108,6 +108,7 @@ class Endpoint:
     depends_on: str | None = None
     empty_on_409: bool = False
     keyset: bool = False
+    catch_up: bool = False
 
     def next_url(
         self, repo: str, window: Window, records: list[dict[str, Any]], link_next: str | None
@@ -149,6 +150,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         },
         keep=_created_updated,
         stop_early=_past_window_by_update,
+        catch_up=True,
     ),
     Endpoint(
         name="issues",
