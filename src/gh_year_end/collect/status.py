@@ -30,7 +30,7 @@ from gh_year_end.storage.checkpoint import (
     CheckpointManager,
     CheckpointStatus,
     EndpointProgress,
-    derive_status,
+    RepoProgress,
 )
 from gh_year_end.storage.lock import HolderState, holder_state, read_owner
 from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
@@ -204,9 +204,8 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
         )
     checkpoint = CheckpointManager.read_only(paths.checkpoint_path, journal_path=paths.journal_path)
     tally = _Tally()
-    for repo, endpoint, state in checkpoint.units():
-        tally.add(repo, endpoint, state)
-    tally.close_repo()
+    for repo, progress in checkpoint.view_repos():
+        tally.add_repo(repo, progress)
     planned = checkpoint.repo_names()
     # A planned repo with no unit yet counts as pending.
     tally.repo_status["pending"] += len(planned) - tally.repos_seen
@@ -301,16 +300,20 @@ class _Tally:
         self.failures: list[UnitFailure] = []
         self.ended: list[tuple[datetime, int]] = []  # (end time, records) of ended units
         self.last_update: datetime | None = None
-        self._repo: str | None = None
-        self._repo_states: dict[str, EndpointProgress] = {}
+
+    def add_repo(self, repo: str, progress: RepoProgress) -> None:
+        # The repo's status is kept derived from its units by the checkpoint itself.
+        if progress.endpoints:
+            self.repo_status[_LABELS[progress.status]] += 1
+            self.repos_seen += 1
+        for endpoint, state in progress.endpoints.items():
+            self.add(repo, endpoint, state)
 
     def add(self, repo: str, endpoint: str, state: EndpointProgress) -> None:
-        if repo != self._repo:
-            self.close_repo()
-            self._repo = repo
-        self._repo_states[endpoint] = state
+        # Called 60,000 times for a 10,000-repo target: enum members are looked up once, in
+        # module constants, not per call (an Enum attribute access is a descriptor call).
         status = state.status
-        if status is CheckpointStatus.FAILED:
+        if status is _FAILED:
             label = "unavailable" if state.unavailable else "failed"
             self.failures.append(
                 UnitFailure(
@@ -318,7 +321,7 @@ class _Tally:
                 )
             )
         else:
-            label = status.value
+            label = _LABELS[status]
         self.units += 1
         self.unit_status[label] += 1
         ep = self.per_endpoint.get(endpoint)
@@ -331,16 +334,13 @@ class _Tally:
         if moment is not None:
             if self.last_update is None or moment > self.last_update:
                 self.last_update = moment
-            if status is CheckpointStatus.COMPLETE or status is CheckpointStatus.FAILED:
+            if status is _COMPLETE or status is _FAILED:
                 self.ended.append((moment, state.records_collected))
 
-    def close_repo(self) -> None:
-        if self._repo is None:
-            return
-        self.repo_status[derive_status(self._repo_states).value] += 1
-        self.repos_seen += 1
-        self._repo = None
-        self._repo_states = {}
+
+_FAILED: Final = CheckpointStatus.FAILED
+_COMPLETE: Final = CheckpointStatus.COMPLETE
+_LABELS: Final[dict[CheckpointStatus, str]] = {member: member.value for member in CheckpointStatus}
 
 
 def _pace(tally: _Tally, last_update: datetime | None) -> tuple[Throughput, float | None]:

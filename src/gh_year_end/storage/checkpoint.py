@@ -198,6 +198,10 @@ class EndpointProgress:
         """Parse :meth:`to_dict` output (fields missing in older files take their defaults)."""
         if len(data) == 1 and "status" in data:
             return cls(status=_status(data))  # a pending unit in the snapshot: most of a plan
+        fast = _fast_endpoint(data)
+        if fast is not None:
+            return fast
+        # The careful path: one check per field, so a bad value is named in the error.
         return cls(
             status=_status(data),
             pages_collected=_int(data, "pages_collected"),
@@ -223,6 +227,49 @@ class EndpointProgress:
 
 
 _ENDPOINT_DEFAULTS: Final[dict[str, Any]] = EndpointProgress().to_dict()
+_COUNTS: Final = ("pages_collected", "records_collected", "last_page_written", "offset", "lines")
+
+
+def _fast_endpoint(data: Mapping[str, Any]) -> EndpointProgress | None:
+    """A well-formed unit parsed in one go (loads parse 60,000 of these); None → careful path."""
+    get = data.get
+    status = _STATUSES.get(get("status", "pending"))
+    counts = [get(key, 0) for key in _COUNTS]
+    next_url, error, cursor = get("next_url"), get("error"), get("cursor")
+    retryable, unavailable, updated = get("retryable"), get("unavailable", False), get("updated_at")
+    if (
+        status is None
+        or any(type(v) is not int or v < 0 for v in counts)
+        or not (next_url is None or type(next_url) is str)
+        or not (error is None or type(error) is str)
+        or not (cursor is None or type(cursor) is dict)
+        or not (retryable is None or type(retryable) is bool)
+        or type(unavailable) is not bool
+        or not (updated is None or type(updated) is str)
+    ):
+        return None
+    try:
+        moment = None if updated is None else datetime.fromisoformat(updated)
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    state = object.__new__(EndpointProgress)
+    state.__dict__.update(
+        status=status,
+        pages_collected=counts[0],
+        records_collected=counts[1],
+        last_page_written=counts[2],
+        next_url=next_url,
+        offset=counts[3],
+        lines=counts[4],
+        cursor=cursor if cursor is not None else {},
+        error=error,
+        retryable=retryable,
+        unavailable=unavailable,
+        updated_at=moment,
+    )
+    return state
 
 
 def derive_status(endpoints: Mapping[str, EndpointProgress]) -> CheckpointStatus:
@@ -1063,6 +1110,14 @@ class CheckpointManager:
                 error=dict(progress.error) if progress.error else None,
                 repo=dict(progress.repo),
             )
+
+    def view_repos(self) -> Iterator[tuple[str, RepoProgress]]:
+        """Every planned repo and its progress, in plan order, WITHOUT copies: for a read-only
+        manager (``ghye status`` reads 60,000 units); the objects must not be changed."""
+        if not self._read_only:
+            raise RuntimeError("view_repos() is for read-only managers; use units()")
+        for name in self._plan:
+            yield name, self._repos[name]
 
     def units(self) -> list[tuple[str, str, EndpointProgress]]:
         """Every (repo, endpoint, progress copy) of the planned repos, in plan order."""
