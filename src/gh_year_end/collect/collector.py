@@ -435,9 +435,10 @@ class _Runner:
 
     async def _run_unit(self, unit: Unit) -> None:
         repo, ep = unit.repo, unit.endpoint
-        progress = self.checkpoint.get_endpoint(repo, ep.name)
+        # Off the loop: the checkpoint lock may be held by a commit thread in its fsync.
+        progress = await self._in_thread(self.checkpoint.get_endpoint, repo, ep.name)
         if ep.depends_on is not None:
-            parent = self.checkpoint.get_endpoint(repo, ep.depends_on)
+            parent = await self._in_thread(self.checkpoint.get_endpoint, repo, ep.depends_on)
             if parent.status is not CheckpointStatus.COMPLETE:
                 why = parent.error or parent.status.value
                 reason = f"skipped: {ep.depends_on} did not complete ({why})"
@@ -549,7 +550,7 @@ class _Runner:
     ) -> None:
         """Reviews of each collected pull request; the cursor keeps the pull request reached."""
         ep = unit.endpoint
-        pulls = self.checkpoint.get_endpoint(unit.repo, "pulls")
+        pulls = await self._in_thread(self.checkpoint.get_endpoint, unit.repo, "pulls")
         numbers = await self._in_thread(
             _pull_numbers, self.paths.raw_path("pulls", unit.repo), pulls.offset
         )

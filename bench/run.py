@@ -1,0 +1,294 @@
+"""``make bench``: run every benchmark row and print one table (and bench/out/results.json).
+
+Rows (each is also a script of its own in bench/, with more detail):
+
+    a  overhead.py      ghye collect vs a bare httpx loop over the same pages      <= 1.3x
+    b  commit_cost.py   page commit cost, 10,000 repos vs 10                        <= 1.5x
+    c  latency.py       50 ms latency, 200 repos, concurrency 8: elapsed / ideal    <= 1.2x
+    d  ratelimit_run.py 100 requests / 10 s, 300 pages: elapsed / 30 s, errors      <= 1.05x, 0
+    e  memory.py        peak RSS at 500,000+ records, and vs 50,000                 <= 150 MB, flat
+    f  status_speed.py  ghye status on a 10,000-repo checkpoint                     < 1 s
+
+Everything talks to the fake GitHub on 127.0.0.1. Takes about 5 minutes on 2 idle cores (up to
+~9 when other work shares the machine).
+Goals are reported, not enforced: the exit status is 0 when every row ran (``--strict``: 1 when
+a goal is missed). Other processes busy on the machine slow rows a, c and f down; the load
+average at the start and the end is printed and stored.
+
+    .venv/bin/python bench/run.py [--rows abcdef] [--strict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import commit_cost
+import latency
+import memory
+import orjson
+import overhead
+import ratelimit_run
+import status_speed
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    key: str
+    name: str
+    figure: str
+    goal: str
+    met: bool | None  # None: the row did not run to the end
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def row_a() -> Row:
+    """ghye collect vs the bare httpx loop (best of 3 each)."""
+    r = overhead.run(rounds=3)
+    return Row(
+        "a",
+        "overhead vs bare httpx loop",
+        f"{r.ghye.wall:.2f} s / {r.bare.wall:.2f} s = {r.ratio:.2f}x"
+        f" (cpu {r.ghye.cpu:.1f} / {r.bare.cpu:.1f} s)",
+        f"<= {overhead.GOAL}x",
+        r.ratio <= overhead.GOAL,
+        details={
+            "requests": r.requests,
+            "next_links": r.next_links,
+            "records": r.records,
+            "ghye_walls": r.ghye_walls,
+            "bare_walls": r.bare_walls,
+            "ghye_best": _measured(r.ghye),
+            "bare_best": _measured(r.bare),
+            "ratio": r.ratio,
+            "cpu_ratio": r.ghye.cpu / r.bare.cpu,
+            "fake_args": overhead.FAKE_ARGS,
+        },
+    )
+
+
+def row_b() -> Row:
+    """Mean page commit, 10,000 repos vs 10."""
+    small, large, ratio = commit_cost.run()
+    return Row(
+        "b",
+        "page commit, 10,000 vs 10 repos",
+        f"{large.mean_ms:.2f} / {small.mean_ms:.2f} ms = {ratio:.2f}x"
+        f" (p99 {large.p99_ms:.1f} / {small.p99_ms:.1f} ms)",
+        f"<= {commit_cost.GOAL}x",
+        ratio <= commit_cost.GOAL,
+        details={"small": vars(small), "large": vars(large), "ratio": ratio},
+    )
+
+
+def row_c() -> Row:
+    """Latency hiding at 50 ms, 200 repos, concurrency 8."""
+    r = latency.run()
+    return Row(
+        "c",
+        "latency hiding (50 ms, 200 repos, x8)",
+        f"{r.run.wall:.1f} s / ideal {r.ideal:.1f} s = {r.ratio:.2f}x ({r.requests} requests)",
+        f"<= {latency.GOAL}x",
+        r.ratio <= latency.GOAL,
+        details={
+            "requests": r.requests,
+            "records": r.records,
+            "ideal_seconds": r.ideal,
+            "max_inflight_seen_by_fake": r.max_inflight,
+            "run": _measured(r.run),
+            "ratio": r.ratio,
+            "fake_args": latency.DATA_ARGS,
+        },
+    )
+
+
+def row_d() -> Row:
+    """Riding the primary rate limit: 100 requests per 10 s window, 300 pages."""
+    r = ratelimit_run.measure()
+    errors = r.errors_received + r.errors_sent
+    return Row(
+        "d",
+        "rate limit (100 / 10 s, 300 pages)",
+        f"{r.elapsed:.1f} s / ideal {r.ideal:g} s = {r.ratio:.2f}x, {errors} limit errors"
+        f" (windows bound {r.bound:g} s: {r.elapsed / r.bound:.2f}x)",
+        f"<= {ratelimit_run.GOAL}x, 0 errors",
+        r.met,
+        details={
+            "elapsed": r.elapsed,
+            "ideal": r.ideal,
+            "fixed_window_bound": r.bound,
+            "ratio_to_bound": r.elapsed / r.bound,
+            "errors_received": r.errors_received,
+            "errors_sent_by_fake": r.errors_sent,
+            "requests": r.requests,
+            "max_in_flight": r.max_in_flight,
+            "waits": r.waits,
+        },
+    )
+
+
+def row_e() -> Row:
+    """Peak RSS of ghye collecting 500,000+ records, and flatness vs 50,000."""
+    r = memory.run()
+    s, big = r.small, r.large
+    return Row(
+        "e",
+        "peak RSS, 500k+ records (vs 50k)",
+        f"{big.run.max_rss_mb:.0f} MB at {big.records:,} records;"
+        f" {s.run.max_rss_mb:.0f} MB at {s.records:,} (x{r.growth:.2f})",
+        f"<= {memory.GOAL_MB:g} MB, x<= {memory.GOAL_GROWTH}",
+        r.met,
+        details={
+            run_name: {
+                "repos": m.repos,
+                "records": m.records,
+                "requests": m.requests,
+                "peak_rss_mb": m.run.max_rss_mb,
+                "rss_halves_mb": m.halves(),
+                "wall": m.run.wall,
+                "cpu": m.run.cpu,
+            }
+            for run_name, m in (("small", s), ("large", big))
+        }
+        | {"shape": memory.SHAPE},
+    )
+
+
+def row_f() -> Row:
+    """ghye status (table and --json) on a 10,000-repo checkpoint."""
+    r = status_speed.run()
+    table = min(m.wall for m in r.table)
+    as_json = min(m.wall for m in r.json)
+    return Row(
+        "f",
+        "ghye status, 10,000 repos",
+        f"{table:.2f} s table, {as_json:.2f} s --json (best of {len(r.table)})",
+        f"< {status_speed.GOAL_SECONDS:g} s",
+        r.worst_best < status_speed.GOAL_SECONDS,
+        details={
+            "table_walls": [m.wall for m in r.table],
+            "json_walls": [m.wall for m in r.json],
+            "table_cpu_best": min(m.cpu for m in r.table),
+            "json_cpu_best": min(m.cpu for m in r.json),
+            "checkpoint_bytes": r.checkpoint_bytes,
+            "journal_bytes": r.journal_bytes,
+            "units": r.json_units,
+        },
+    )
+
+
+def _measured(m: Any) -> dict[str, float]:
+    return {"wall": m.wall, "user": m.user, "system": m.system, "max_rss_mb": m.max_rss_mb}
+
+
+ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
+    "a": ("overhead vs bare httpx loop", row_a),
+    "b": ("page commit, 10,000 vs 10 repos", row_b),
+    "c": ("latency hiding (50 ms, 200 repos, x8)", row_c),
+    "d": ("rate limit (100 / 10 s, 300 pages)", row_d),
+    "e": ("peak RSS, 500k+ records (vs 50k)", row_e),
+    "f": ("ghye status, 10,000 repos", row_f),
+}
+
+
+def _table(rows: list[Row]) -> str:
+    head = ("row", "figure", "goal", "met?")
+    lines = [
+        (
+            f"{r.key} {r.name}",
+            r.figure,
+            r.goal,
+            "yes" if r.met else "NO" if r.met is False else "ERROR",
+        )
+        for r in rows
+    ]
+    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(4)]
+    rule = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), rule]
+    out += ["  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)) for x in lines]
+    return "\n".join(out)
+
+
+def main() -> int:
+    """Run the rows, print the table, write bench/out/results.json."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", default="".join(ROWS), help="which rows, e.g. 'acf'")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    args = parser.parse_args()
+    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+    started_at = datetime.now(UTC)
+    load_start = os.getloadavg()
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for key in args.rows:
+        name, func = ROWS[key]
+        print(f"[{time.perf_counter() - started:6.1f} s] row {key}: {name} …", flush=True)
+        t = time.perf_counter()
+        try:
+            row = func()
+        except Exception as exc:  # one broken row must not hide the others
+            traceback.print_exc()
+            row = Row(key, name, f"failed: {exc}"[:120], "", None)
+        row.seconds = time.perf_counter() - t
+        print(f"         {row.figure} ({row.seconds:.0f} s)", flush=True)
+        rows.append(row)
+    total = time.perf_counter() - started
+    load_end = os.getloadavg()
+    print()
+    print(_table(rows))
+    print()
+    print(f"command: {command}")
+    print(
+        f"date:    {started_at:%Y-%m-%d %H:%M} UTC · {total:.0f} s in all · {os.cpu_count()} cpus"
+        f" · load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end"
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    result = {
+        "date": started_at.isoformat(),
+        "command": command,
+        "total_seconds": total,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_start": load_start,
+            "load_average_end": load_end,
+        },
+        "rows": [
+            {
+                "row": r.key,
+                "name": r.name,
+                "figure": r.figure,
+                "goal": r.goal,
+                "met": r.met,
+                "seconds": r.seconds,
+                "details": r.details,
+            }
+            for r in rows
+        ],
+    }
+    path = OUT / "results.json"
+    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    print(f"results: {path}")
+    if any(r.met is None for r in rows):
+        return 1
+    return 1 if args.strict and not all(r.met for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
