@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -324,6 +324,23 @@ def test_a_resume_that_starts_work_first_removes_the_earlier_manifest(tmp_path: 
         assert not manifest.exists()
 
 
+def _one_repo_github(
+    path: str, serve: Callable[[httpx.Request], httpx.Response]
+) -> httpx.MockTransport:
+    """A GitHub with org acme holding acme/r, whose ``path`` list ``serve`` answers."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/orgs/acme":
+            return httpx.Response(200, json={"login": "acme"})
+        if request.url.path == "/orgs/acme/repos":
+            return httpx.Response(200, json=[{"full_name": "acme/r", "id": 1}])
+        if request.url.path == path:
+            return serve(request)
+        return httpx.Response(404, json={"message": "Not Found"})
+
+    return httpx.MockTransport(handler)
+
+
 def _shifting_github(pages: dict[int, list[int]]) -> httpx.MockTransport:
     """A GitHub whose pulls list shifted between two pages: record 2 comes back on page 2."""
 
@@ -331,23 +348,14 @@ def _shifting_github(pages: dict[int, list[int]]) -> httpx.MockTransport:
         stamp = f"2025-06-{30 - number:02d}T00:00:00Z"
         return {"id": 1000 + number, "number": number, "created_at": stamp, "updated_at": stamp}
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/orgs/acme":
-            return httpx.Response(200, json={"login": "acme"})
-        if path == "/orgs/acme/repos":
-            return httpx.Response(200, json=[{"full_name": "acme/r", "id": 1}])
-        if path == "/repos/acme/r/pulls":
-            page = int(request.url.params.get("page", "1"))
-            headers = {}
-            if page + 1 in pages:
-                headers["link"] = (
-                    f'<http://127.0.0.1:9/repos/acme/r/pulls?page={page + 1}>; rel="next"'
-                )
-            return httpx.Response(200, json=[pull(n) for n in pages[page]], headers=headers)
-        return httpx.Response(404, json={"message": "Not Found"})
+    def serve(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        headers = {}
+        if page + 1 in pages:
+            headers["link"] = f'<http://127.0.0.1:9/repos/acme/r/pulls?page={page + 1}>; rel="next"'
+        return httpx.Response(200, json=[pull(n) for n in pages[page]], headers=headers)
 
-    return httpx.MockTransport(handler)
+    return _one_repo_github("/repos/acme/r/pulls", serve)
 
 
 def test_a_record_seen_again_on_a_shifted_page_is_written_once(tmp_path: Path) -> None:
@@ -402,14 +410,8 @@ def _live_comments_github() -> httpx.MockTransport:
     comments = {n: f"2025-03-0{n}T00:00:00Z" for n in (1, 2, 3, 4)}
     served = {"pages": 0}
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def serve(request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if path == "/orgs/acme":
-            return httpx.Response(200, json={"login": "acme"})
-        if path == "/orgs/acme/repos":
-            return httpx.Response(200, json=[{"full_name": "acme/r", "id": 1}])
-        if path != "/repos/acme/r/issues/comments":
-            return httpx.Response(404, json={"message": "Not Found"})
         served["pages"] += 1
         if served["pages"] == 2:
             comments[1] = "2025-03-09T00:00:00Z"  # edited: it moves to the end of the list
@@ -424,7 +426,7 @@ def _live_comments_github() -> httpx.MockTransport:
         body = [{"id": n, "created_at": "2025-03-01T00:00:00Z", "updated_at": t} for t, n in chunk]
         return httpx.Response(200, json=body, headers=headers)
 
-    return httpx.MockTransport(handler)
+    return _one_repo_github("/repos/acme/r/issues/comments", serve)
 
 
 def test_an_edited_comment_does_not_push_another_past_the_page_boundary(tmp_path: Path) -> None:
@@ -450,14 +452,8 @@ def _live_pulls_github() -> httpx.MockTransport:
     pulls = {n: f"2025-05-0{n}T00:00:00Z" for n in range(1, 7)}
     served = {"pages": 0}
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def serve(request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if path == "/orgs/acme":
-            return httpx.Response(200, json={"login": "acme"})
-        if path == "/orgs/acme/repos":
-            return httpx.Response(200, json=[{"full_name": "acme/r", "id": 1}])
-        if path != "/repos/acme/r/pulls":
-            return httpx.Response(404, json={"message": "Not Found"})
         served["pages"] += 1
         if served["pages"] == 2:
             pulls[2] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # jumps to the front
@@ -473,7 +469,7 @@ def _live_pulls_github() -> httpx.MockTransport:
         ]
         return httpx.Response(200, json=body, headers=headers)
 
-    return httpx.MockTransport(handler)
+    return _one_repo_github("/repos/acme/r/pulls", serve)
 
 
 def test_a_pull_request_updated_while_paging_is_still_collected(tmp_path: Path) -> None:
