@@ -341,6 +341,23 @@ def _one_repo_github(
     return httpx.MockTransport(handler)
 
 
+def _collect_from_mock(
+    tmp_path: Path, transport: httpx.MockTransport, **enable: bool
+) -> dict[str, list[Any]]:
+    """Collect acme/r from a mock GitHub with only the given switches on; its ids per endpoint."""
+    switches = {"pulls": False, "issues": False, "reviews": False, "comments": False,
+                "commits": False, **enable}  # fmt: skip
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable=switches))
+    result = run_collect(
+        config, CollectRequest(), environ=ENV, events=NullEvents(), command="t",
+        install_signals=False, transport=transport,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    dataset = read_dataset(PathManager(config).target_dir)
+    assert dataset.problems == ()
+    return dataset.ids["acme/r"]
+
+
 def _shifting_github(pages: dict[int, list[int]]) -> httpx.MockTransport:
     """A GitHub whose pulls list shifted between two pages: record 2 comes back on page 2."""
 
@@ -359,26 +376,8 @@ def _shifting_github(pages: dict[int, list[int]]) -> httpx.MockTransport:
 
 
 def test_a_record_seen_again_on_a_shifted_page_is_written_once(tmp_path: Path) -> None:
-    config = load_config(
-        write_config(
-            tmp_path,
-            "http://127.0.0.1:9",
-            enable={"reviews": False, "issues": False, "comments": False, "commits": False},
-        )
-    )
-    result = run_collect(
-        config,
-        CollectRequest(),
-        environ=ENV,
-        events=NullEvents(),
-        command="t",
-        install_signals=False,
-        transport=_shifting_github({1: [1, 2], 2: [2, 3]}),
-    )
-    assert result.exit_code == 0
-    dataset = read_dataset(PathManager(config).target_dir)
-    assert dataset.problems == ()
-    assert sorted(dataset.ids["acme/r"]["pulls"]) == [1001, 1002, 1003]
+    ids = _collect_from_mock(tmp_path, _shifting_github({1: [1, 2], 2: [2, 3]}), pulls=True)
+    assert sorted(ids["pulls"]) == [1001, 1002, 1003]
 
 
 def test_a_pulls_file_cut_short_fails_only_the_reviews_that_need_it(
@@ -430,21 +429,8 @@ def _live_comments_github() -> httpx.MockTransport:
 
 
 def test_an_edited_comment_does_not_push_another_past_the_page_boundary(tmp_path: Path) -> None:
-    only_comments = {"pulls": False, "reviews": False, "issues": False, "commits": False}
-    config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable=only_comments))
-    result = run_collect(
-        config,
-        CollectRequest(),
-        environ=ENV,
-        events=NullEvents(),
-        command="t",
-        install_signals=False,
-        transport=_live_comments_github(),
-    )
-    assert result.exit_code == 0
-    dataset = read_dataset(PathManager(config).target_dir)
-    assert dataset.problems == ()
-    assert sorted(dataset.ids["acme/r"]["issue_comments"]) == [1, 2, 3, 4]
+    ids = _collect_from_mock(tmp_path, _live_comments_github(), comments=True)
+    assert sorted(ids["issue_comments"]) == [1, 2, 3, 4]
 
 
 def _live_pulls_github() -> httpx.MockTransport:
@@ -473,18 +459,5 @@ def _live_pulls_github() -> httpx.MockTransport:
 
 
 def test_a_pull_request_updated_while_paging_is_still_collected(tmp_path: Path) -> None:
-    only_pulls = {"reviews": False, "issues": False, "comments": False, "commits": False}
-    config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable=only_pulls))
-    result = run_collect(
-        config,
-        CollectRequest(),
-        environ=ENV,
-        events=NullEvents(),
-        command="t",
-        install_signals=False,
-        transport=_live_pulls_github(),
-    )
-    assert result.exit_code == 0
-    dataset = read_dataset(PathManager(config).target_dir)
-    assert dataset.problems == ()
-    assert sorted(dataset.ids["acme/r"]["pulls"]) == [101, 102, 103, 104, 105, 106]
+    ids = _collect_from_mock(tmp_path, _live_pulls_github(), pulls=True)
+    assert sorted(ids["pulls"]) == [101, 102, 103, 104, 105, 106]
