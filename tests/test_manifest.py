@@ -12,42 +12,13 @@ import pytest
 
 from gh_year_end.config import Config
 from gh_year_end.errors import DataFileMismatch
-from gh_year_end.storage import CheckpointManager, JSONLWriter
+from gh_year_end.storage import CheckpointManager
 from gh_year_end.storage.manifest import CHUNK, build_manifest, hash_prefix, write_manifest
 from gh_year_end.storage.paths import PathManager
+from gh_year_end.testing.harness import commit_page
 
 STARTED = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 FINISHED = datetime(2026, 11, 26, 10, 30, 5, tzinfo=UTC)
-
-
-def commit_page(
-    cp: CheckpointManager,
-    paths: PathManager,
-    repo: str,
-    endpoint: str,
-    records: int,
-    *,
-    complete: bool = True,
-) -> None:
-    state = cp.get_endpoint(repo, endpoint)
-    with JSONLWriter(
-        paths.raw_path(endpoint, repo),
-        repo=repo,
-        committed_offset=state.offset,
-        committed_lines=state.lines,
-    ) as writer:
-        for i in range(records):
-            writer.write(source="github_rest", endpoint=endpoint, data={"id": i})
-        offset, lines = writer.flush()
-    cp.update_progress(
-        repo,
-        endpoint,
-        state.last_page_written + 1,
-        records,
-        offset=offset,
-        lines=lines,
-        complete=complete,
-    )
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from gh_year_end.collect.status import SCHEMA_VERSION, StatusReport, build_statu
 from gh_year_end.config import Config, parse_config
 from gh_year_end.errors import CheckpointCorrupt, NoCheckpoint
 from gh_year_end.storage.checkpoint import CheckpointManager
-from gh_year_end.storage.jsonl import JSONLWriter
 from gh_year_end.storage.lock import LockOwner, owner_path
 from gh_year_end.storage.paths import PathManager
+from gh_year_end.testing.harness import commit_page
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -57,35 +57,6 @@ def open_checkpoint(
     )
 
 
-def commit_page(
-    cm: CheckpointManager, config: Config, repo: str, endpoint: str, records: int, *, complete: bool
-) -> None:
-    """Write ``records`` lines to the unit's file and commit them as its next page."""
-    paths = PathManager(config)
-    state = cm.get_endpoint(repo, endpoint)
-    with JSONLWriter(
-        paths.raw_path(endpoint, repo),
-        repo=repo,
-        committed_offset=state.offset,
-        committed_lines=state.lines,
-    ) as writer:
-        for i in range(records):
-            writer.write(source="github_rest", endpoint=endpoint, data={"id": i})
-        offset, lines = writer.flush()
-    cm.update_progress(
-        repo,
-        endpoint,
-        state.last_page_written + 1,
-        records,
-        next_url=None
-        if complete
-        else f"https://api.github.com/next?page={state.last_page_written + 2}",
-        offset=offset,
-        lines=lines,
-        complete=complete,
-    )
-
-
 def build_sample(config: Config, clock: Clock) -> None:
     """Three repos × pulls+commits: complete, failed, unavailable and pending units."""
     with open_checkpoint(config, clock) as cm:
@@ -97,13 +68,13 @@ def build_sample(config: Config, clock: Clock) -> None:
         cm.mark_phase_complete("discovery")
         cm.set_current_phase("pulls")
         clock.advance(10)
-        commit_page(cm, config, "acme/api", "pulls", 3, complete=False)
+        commit_page(cm, PathManager(config), "acme/api", "pulls", 3, complete=False)
         clock.advance(10)
-        commit_page(cm, config, "acme/api", "pulls", 2, complete=True)
+        commit_page(cm, PathManager(config), "acme/api", "pulls", 2, complete=True)
         clock.advance(10)
-        commit_page(cm, config, "acme/api", "commits", 4, complete=True)
+        commit_page(cm, PathManager(config), "acme/api", "commits", 4, complete=True)
         clock.advance(10)
-        commit_page(cm, config, "acme/web", "pulls", 5, complete=False)
+        commit_page(cm, PathManager(config), "acme/web", "pulls", 5, complete=False)
         cm.mark_repo_endpoint_failed("acme/web", "pulls", "502 Bad Gateway (retries spent)", True)
         clock.advance(10)
         cm.mark_repo_endpoint_failed(
@@ -205,14 +176,14 @@ def test_pace_only_counts_recent_endings(tmp_path: Path) -> None:
     with open_checkpoint(config, clock) as cm:
         cm.create_new(config)
         cm.update_repos([{"full_name": f"acme/r{i}"} for i in range(5)])
-        commit_page(cm, config, "acme/r0", "pulls", 1, complete=True)
+        commit_page(cm, PathManager(config), "acme/r0", "pulls", 1, complete=True)
         clock.advance(3600)  # an hour later, a resume
-        commit_page(cm, config, "acme/r1", "pulls", 1, complete=True)
+        commit_page(cm, PathManager(config), "acme/r1", "pulls", 1, complete=True)
         report = build_status(config)
         assert report.throughput.units_per_minute is None  # one recent ending is not a pace
         assert report.eta_seconds is None
         clock.advance(60)
-        commit_page(cm, config, "acme/r2", "pulls", 1, complete=True)
+        commit_page(cm, PathManager(config), "acme/r2", "pulls", 1, complete=True)
     report = build_status(config)
     assert report.throughput.basis_units == 2
     assert report.throughput.units_per_minute == pytest.approx(1.0)
@@ -225,7 +196,7 @@ def test_status_reads_while_a_collect_holds_the_lock_and_sees_its_journal(config
     with open_checkpoint(config, clock) as cm:
         cm.create_new(config)
         cm.update_repos([{"full_name": "acme/api"}])
-        commit_page(cm, config, "acme/api", "pulls", 7, complete=False)
+        commit_page(cm, PathManager(config), "acme/api", "pulls", 7, complete=False)
         assert paths.journal_path.stat().st_size > 0  # the commit is only in the journal
         before = {p: p.read_bytes() for p in (paths.checkpoint_path, paths.journal_path)}
         report = build_status(config)
@@ -237,7 +208,7 @@ def test_status_reads_while_a_collect_holds_the_lock_and_sees_its_journal(config
         assert report.running
         # Read-only: nothing written, the collect keeps its lock and can commit again.
         assert {p: p.read_bytes() for p in before} == before
-        commit_page(cm, config, "acme/api", "pulls", 1, complete=True)
+        commit_page(cm, PathManager(config), "acme/api", "pulls", 1, complete=True)
 
 
 def test_status_creates_no_files(config: Config, sample: Clock) -> None:

@@ -21,8 +21,13 @@ from typing import IO, Any, Final
 
 import orjson
 
+from gh_year_end.storage.checkpoint import CheckpointManager
+from gh_year_end.storage.jsonl import JSONLWriter
+from gh_year_end.storage.paths import PathManager
+
 TEST_TOKEN: Final = "ghye-test-token-0123456789"  # noqa: S105 — the fake server's made-up token
 TOKEN_ENV: Final = "GHYE_TEST_TOKEN"  # noqa: S105 — a variable name, not a secret
+NEXT_PAGE: Final = "https://api.github.com/repositories/1/pulls?page="
 ENDPOINTS: Final = ("pulls", "issues", "issue_comments", "review_comments", "reviews", "commits")
 
 
@@ -441,3 +446,36 @@ def unused_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def commit_page(
+    checkpoint: CheckpointManager,
+    paths: PathManager,
+    repo: str,
+    endpoint: str,
+    records: int,
+    *,
+    complete: bool = True,
+) -> None:
+    """Write ``records`` lines to the unit's file and commit them as its next page, the way the
+    collector does (for tests that build checkpoints without a fake GitHub)."""
+    state = checkpoint.get_endpoint(repo, endpoint)
+    with JSONLWriter(
+        paths.raw_path(endpoint, repo),
+        repo=repo,
+        committed_offset=state.offset,
+        committed_lines=state.lines,
+    ) as writer:
+        for i in range(records):
+            writer.write(source="github_rest", endpoint=endpoint, data={"id": i})
+        offset, lines = writer.flush()
+    checkpoint.update_progress(
+        repo,
+        endpoint,
+        state.last_page_written + 1,
+        records,
+        next_url=None if complete else f"{NEXT_PAGE}{state.last_page_written + 2}",
+        offset=offset,
+        lines=lines,
+        complete=complete,
+    )
