@@ -7,11 +7,16 @@ requests × latency / concurrency (requests counted by the fake). Figure: the wa
 (one page per listing, one reviews request per pull request in the window), so the run is
 dominated by round trips, as a real collection is.
 
+The machine's own noise moves one run by a few percent (other tenants, page cache, timers), so
+the run is repeated (``--rounds``, 3 by default) against the same fake and the median is the
+figure; every round is printed.
+
 ``--control`` also replays the very same requests with the bare httpx loop of overhead.py
 (same concurrency, each unit's pages in sequence, no dependencies between units): the ratio a
 client that does nothing but fetch reaches against this fake on this machine.
 
-    .venv/bin/python bench/latency.py [--latency 0.05 --repos 200 --concurrency 8] [--control]
+    .venv/bin/python bench/latency.py [--latency 0.05 --repos 200 --concurrency 8] [--rounds 3]
+                                      [--control]
 """
 
 from __future__ import annotations
@@ -50,8 +55,14 @@ class LatencyResult:
     requests: int
     max_inflight: int
     records: int
-    run: Measured
+    runs: tuple[Measured, ...]
     control: Measured | None = None
+
+    @property
+    def run(self) -> Measured:
+        """The median round (by wall time)."""
+        ordered = sorted(self.runs, key=lambda m: m.wall)
+        return ordered[len(ordered) // 2]
 
     @property
     def ideal(self) -> float:
@@ -65,42 +76,61 @@ class LatencyResult:
 
 
 def run(
-    *, latency: float = 0.05, repos: int = 200, concurrency: int = 8, control: bool = False
+    *,
+    latency: float = 0.05,
+    repos: int = 200,
+    concurrency: int = 8,
+    rounds: int = 3,
+    control: bool = False,
 ) -> LatencyResult:
     """Collect ``repos`` repos through a fake that answers after ``latency`` seconds."""
     with tempfile.TemporaryDirectory(prefix="ghye-bench-latency-") as tmp:
         work = Path(tmp)
         args = ("--repos", str(repos), "--latency", str(latency), *DATA_ARGS)
         with FakeProcess(work / "fake", *args) as fake:
-            config = write_config(work / "run", fake.base_url, max_concurrency=concurrency)
-            measured = measure_process(
-                ghye_argv("--quiet", "collect", "--config", str(config)),
-                env=ghye_env(),
-                folder=work / "run",
-                name="ghye",
-            )
-            if measured.returncode != 0:
-                raise RuntimeError(
-                    f"ghye collect exited {measured.returncode}: {measured.stderr[-2000:]}"
+            runs: list[Measured] = []
+            requests: set[int] = set()
+            max_inflight = records = 0
+            for n in range(rounds):
+                fake.reset_stats()
+                folder = work / f"run-{n}"
+                config = write_config(folder, fake.base_url, max_concurrency=concurrency)
+                measured = measure_process(
+                    ghye_argv("--quiet", "collect", "--config", str(config)),
+                    env=ghye_env(),
+                    folder=folder,
+                    name="ghye",
                 )
-            stats = fake.stats()
-            bare = _control(fake, work, concurrency) if control else None
-        records = count_records(target_dir(work / "run" / "data"))
+                if measured.returncode != 0:
+                    raise RuntimeError(
+                        f"ghye collect exited {measured.returncode}: {measured.stderr[-2000:]}"
+                    )
+                stats = fake.stats()
+                requests.add(int(stats["requests"]))
+                max_inflight = max(max_inflight, int(stats["max_inflight"]))
+                records = count_records(target_dir(folder / "data"))
+                runs.append(measured)
+            if len(requests) != 1:
+                raise RuntimeError(f"the rounds sent different numbers of requests: {requests}")
+            (count,) = requests
+            bare = _control(fake, work, concurrency, count) if control else None
     return LatencyResult(
         latency=latency,
         repos=repos,
         concurrency=concurrency,
-        requests=int(stats["requests"]),
-        max_inflight=int(stats["max_inflight"]),
+        requests=count,
+        max_inflight=max_inflight,
         records=records,
-        run=measured,
+        runs=tuple(runs),
         control=bare,
     )
 
 
-def _control(fake: FakeProcess, work: Path, concurrency: int) -> Measured:
-    """The bare loop over the URLs ghye just fetched (the fake's log holds the last 10,000)."""
-    log = fake.log()
+def _control(fake: FakeProcess, work: Path, concurrency: int, requests: int) -> Measured:
+    """The bare loop over the URLs ghye's last round fetched (its ``requests`` log entries)."""
+    log = fake.log()[-requests:]
+    if len(log) != requests:
+        raise RuntimeError(f"the fake's log holds {len(log)} entries, not {requests}")
     plan = work / "plan.json"
     plan.write_bytes(orjson.dumps(overhead.plan_from_log(log, fake.base_url)))
     fake.reset_stats()
@@ -121,20 +151,27 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--repos", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="runs; the median is the figure")
     parser.add_argument("--control", action="store_true", help="also time the bare loop")
     args = parser.parse_args()
     r = run(
-        latency=args.latency, repos=args.repos, concurrency=args.concurrency, control=args.control
+        latency=args.latency,
+        repos=args.repos,
+        concurrency=args.concurrency,
+        rounds=args.rounds,
+        control=args.control,
     )
     print(
         f"{r.requests} requests at {r.latency * 1000:g} ms, concurrency {r.concurrency}"
         f" (fake saw at most {r.max_inflight} in flight), {r.records:,} records"
     )
-    print(f"ideal {r.ideal:.2f} s, elapsed {r.run.wall:.2f} s (cpu {r.run.cpu:.2f} s)")
+    for n, m in enumerate(r.runs):
+        print(f"round {n + 1}: elapsed {m.wall:.2f} s (cpu {m.cpu:.2f} s), {m.wall / r.ideal:.3f}x")
+    print(f"ideal {r.ideal:.2f} s, median elapsed {r.run.wall:.2f} s (cpu {r.run.cpu:.2f} s)")
     if r.control is not None:
         print(
-            f"control: the bare httpx loop over the same requests took {r.control.wall:.2f} s,"
-            f" ratio {r.control.wall / r.ideal:.3f}"
+            f"control: the bare httpx loop over the same requests took {r.control.wall:.2f} s"
+            f" (cpu {r.control.cpu:.2f} s), ratio {r.control.wall / r.ideal:.3f}"
         )
     verdict = "ok" if r.ratio <= GOAL else "MISSED"
     print(f"ratio elapsed / ideal: {r.ratio:.3f} (goal <= {GOAL}) {verdict}")

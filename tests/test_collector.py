@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -461,3 +462,34 @@ def _live_pulls_github() -> httpx.MockTransport:
 def test_a_pull_request_updated_while_paging_is_still_collected(tmp_path: Path) -> None:
     ids = _collect_from_mock(tmp_path, _live_pulls_github(), pulls=True)
     assert sorted(ids["pulls"]) == [101, 102, 103, 104, 105, 106]
+
+
+def test_the_next_page_is_fetched_during_a_commit_but_written_only_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order: list[tuple[str, int]] = []
+    original = CheckpointManager.update_progress
+
+    def slow_commit(self: CheckpointManager, repo: str, endpoint: str, page: int, *a: Any,
+                    **k: Any) -> None:  # fmt: skip
+        order.append(("commit begins", page))
+        time.sleep(0.2)  # a slow disk: the next request must not wait for it
+        original(self, repo, endpoint, page, *a, **k)
+        order.append(("commit ends", page))
+
+    monkeypatch.setattr(CheckpointManager, "update_progress", slow_commit)
+    pages = {1: [1, 2], 2: [3, 4], 3: [5, 6]}
+    github = _shifting_github(pages)
+    handle = github.handle_async_request
+
+    async def logged(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/pulls"):
+            order.append(("request", int(request.url.params.get("page", "1"))))
+        return await handle(request)
+
+    github.handle_async_request = logged  # type: ignore[method-assign]
+    ids = _collect_from_mock(tmp_path, github, pulls=True)
+    assert ids["pulls"] == [1001, 1002, 1003, 1004, 1005, 1006]  # in page order, once each
+    for page in (1, 2):
+        assert order.index(("request", page + 1)) < order.index(("commit ends", page)), order
+        assert order.index(("commit ends", page)) < order.index(("commit begins", page + 1))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import shutil
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ from gh_year_end.errors import (
     is_unavailability,
 )
 from gh_year_end.github.client import Page, RestClient, resolve_token
+from gh_year_end.github.proxy import proxy_for
 from gh_year_end.signals import StopSignal
 from gh_year_end.storage.atomic import atomic_write_bytes
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
@@ -77,6 +79,48 @@ class Unit:
 
     repo: str
     endpoint: Endpoint
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """Where a unit starts: its committed progress and the record ids its file holds."""
+
+    progress: EndpointProgress
+    seen: set[Any]
+    pulls: list[int] | None  # reviews: the numbers of the repo's collected pull requests
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A unit that cannot run because the unit it depends on did not complete."""
+
+    reason: str
+    retryable: bool
+    unavailable: bool
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One fetched page of a unit, filtered, and the checkpoint state it commits."""
+
+    page: Page | None  # None: a pull request gone since it was listed (no reviews)
+    page_no: int
+    kept: list[dict[str, Any]]
+    records_before: int
+    next_url: str | None
+    cursor: dict[str, Any] | None
+    complete: bool
+
+
+@dataclass
+class _Running:
+    """One unit while it runs. Its writer is opened by its first commit (in a thread)."""
+
+    unit: Unit
+    progress: EndpointProgress
+    seen: set[Any]
+    marked: asyncio.Future[None]  # the in-progress mark, journaled while the first page loads
+    writer: JSONLWriter | None = None
 
 
 @dataclass
@@ -124,6 +168,7 @@ def run_collect(
             config,
             request,
             token=token,
+            proxy=proxy_for(config.github.api_url, environ),
             events=events,
             command=command,
             install_signals=install_signals,
@@ -137,6 +182,7 @@ async def _collect(
     request: CollectRequest,
     *,
     token: str,
+    proxy: str | None,
     events: EventSink,
     command: str,
     install_signals: bool,
@@ -163,6 +209,7 @@ async def _collect(
                 rate=config.rate_limit,
                 transport=transport,
                 on_wait=events.waiting,
+                proxy=proxy,
             ) as client:
                 if not checkpoint.is_phase_complete("discovery"):
                     await _discover(run, client)
@@ -331,9 +378,10 @@ class _Runner:
         self.executor = ThreadPoolExecutor(
             max_workers=self.concurrency, thread_name_prefix="commit"
         )
-        self.queue: asyncio.Queue[Unit | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[Unit, EndpointProgress] | None] = asyncio.Queue()
         self.outstanding = 0
-        self.waiting_on_pulls: dict[str, Unit] = {}
+        self.waiting_on_pulls: dict[str, tuple[Unit, EndpointProgress]] = {}
+        self.tails: set[asyncio.Task[None]] = set()
         self.fatal: BaseException | None = None
         self.left_per_endpoint: Counter[str] = Counter()
         self.phases_entered: set[str] = set()
@@ -348,7 +396,7 @@ class _Runner:
                 retry_failed=True, from_repo=request.from_repo
             )
         }
-        todo: list[Unit] = []
+        todo: list[tuple[Unit, EndpointProgress]] = []
         done_units = 0
         records_done = 0
         for unit in units:
@@ -363,7 +411,9 @@ class _Runner:
                 self.tally.skipped += 1
                 continue
             self.left_per_endpoint[unit.endpoint.name] += 1
-            todo.append(unit)
+            # Only this unit's own worker changes its progress: what is read now is where it
+            # will start.
+            todo.append((unit, progress))
         if todo:
             # The data is about to change: a manifest from an earlier run no longer describes it.
             self.paths.manifest_path.unlink(missing_ok=True)
@@ -371,13 +421,13 @@ class _Runner:
             if self.left_per_endpoint[name] == 0 and not self.checkpoint.is_phase_complete(name):
                 self.checkpoint.mark_phase_complete(name)
         self.events.plan(len(units), done_units, records_done)
-        pending_pulls = {u.repo for u in todo if u.endpoint.name == "pulls"}
-        for unit in todo:
+        pending_pulls = {u.repo for u, _ in todo if u.endpoint.name == "pulls"}
+        for unit, progress in todo:
             self.outstanding += 1
             if unit.endpoint.depends_on == "pulls" and unit.repo in pending_pulls:
-                self.waiting_on_pulls[unit.repo] = unit
+                self.waiting_on_pulls[unit.repo] = (unit, progress)
             else:
-                self.queue.put_nowait(unit)
+                self.queue.put_nowait((unit, progress))
         if self.outstanding == 0:
             return
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
@@ -396,6 +446,8 @@ class _Runner:
                 for worker in workers:
                     worker.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
+                # Units whose last commit is still running end (or fail) before we go on.
+                await asyncio.gather(*self.tails, return_exceptions=True)
             finally:
                 # Commits already begun finish before the checkpoint is saved and the lock
                 # released — even if this very wait is cancelled.
@@ -405,19 +457,24 @@ class _Runner:
 
     async def _worker(self) -> None:
         while True:
-            unit = await self.queue.get()
-            if unit is None:
+            item = await self.queue.get()
+            if item is None:
                 return
+            unit, planned = item
             try:
-                await self._run_unit(unit)
-                self._unit_ended(unit)
+                if not await self._run_unit(unit, planned):
+                    self._unit_ended(unit)
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
-                # A fatal error (401, disk full, a bug) ends the run; the others stop with it.
-                self.fatal = exc
-                self.stop.event.set()
+                self._fatal(exc)
                 return
+
+    def _fatal(self, exc: BaseException) -> None:
+        """A fatal error (401, disk full, a bug) ends the run; the others stop with it."""
+        if self.fatal is None:
+            self.fatal = exc
+        self.stop.event.set()
 
     def _unit_ended(self, unit: Unit) -> None:
         name = unit.endpoint.name
@@ -433,50 +490,81 @@ class _Runner:
 
     # --- one unit --------------------------------------------------------------------------
 
-    async def _run_unit(self, unit: Unit) -> None:
+    async def _run_unit(self, unit: Unit, planned: EndpointProgress) -> bool:
+        """Run one unit; True when its last commit was handed to a tail that will end it."""
         repo, ep = unit.repo, unit.endpoint
-        # Off the loop: the checkpoint lock may be held by a commit thread in its fsync.
-        progress = await self._in_thread(self.checkpoint.get_endpoint, repo, ep.name)
-        if ep.depends_on is not None:
-            parent = await self._in_thread(self.checkpoint.get_endpoint, repo, ep.depends_on)
-            if parent.status is not CheckpointStatus.COMPLETE:
-                why = parent.error or parent.status.value
-                reason = f"skipped: {ep.depends_on} did not complete ({why})"
+        opened: _Opened | _Refused
+        if planned.offset > 0 or ep.depends_on is not None:
+            try:
+                # Off the loop: the checkpoint lock may be held by a commit thread in its
+                # fsync, and the unit's file is read for the ids it already holds.
+                opened = await self._in_thread(self._read_unit, unit)
+            except DataFileMismatch as exc:
+                opened = _Refused(str(exc), retryable=False, unavailable=False)
+            if isinstance(opened, _Refused):
                 self._fail(
-                    unit, reason, retryable=bool(parent.retryable), unavailable=parent.unavailable
+                    unit, opened.reason, retryable=opened.retryable, unavailable=opened.unavailable
                 )
-                return
-        path = self.paths.raw_path(ep.name, repo)
+                return False
+        else:
+            opened = _Opened(planned, set(), None)  # nothing committed yet: nothing to read
+        state = _Running(
+            unit,
+            opened.progress,
+            opened.seen,
+            marked=asyncio.get_running_loop().run_in_executor(
+                self.executor, self._enter_unit, unit
+            ),
+        )
+        handed_off = False
         try:
-            writer = JSONLWriter(
-                path, repo=repo, committed_offset=progress.offset, committed_lines=progress.lines
-            )
-        except DataFileMismatch as exc:
-            self._fail(unit, str(exc), retryable=False, unavailable=False)
-            return
-        try:
-            await self._in_thread(self._enter_unit, unit)
             self.events.unit_started(
-                repo, ep.name, progress.last_page_written + 1, progress.records_collected
+                repo,
+                ep.name,
+                state.progress.last_page_written + 1,
+                state.progress.records_collected,
             )
-            # Ids already committed for this unit: a list that shifted between two pages (an
-            # item updated meanwhile) must not put the same record in the file twice.
-            seen = await self._in_thread(_committed_ids, path, progress.offset, ep.record_id)
-            if ep.name == "reviews":
-                await self._reviews(unit, writer, progress, seen)
+            if opened.pulls is not None:
+                handed_off = await self._reviews(state, opened.pulls)
             else:
-                await self._paginate(unit, writer, progress, seen)
+                handed_off = await self._paginate(state)
         except DataFileMismatch as exc:
+            await state.marked
             self._fail(unit, str(exc), retryable=False, unavailable=False)
         except PermanentError as exc:
+            await state.marked
             self._fail(unit, _reason(exc), retryable=False, unavailable=is_unavailability(exc))
         except GitHubError as exc:
             if not exc.retryable:
                 raise
+            await state.marked
             self._fail(unit, _reason(exc), retryable=True, unavailable=False)
         finally:
-            writer.discard()  # a page that never reached its commit is not written
-            writer.close()
+            state.marked.add_done_callback(_swallow)  # a failed mark is reported elsewhere
+            if not handed_off:
+                _close_writer(state)
+        return handed_off
+
+    def _read_unit(self, unit: Unit) -> _Opened | _Refused:
+        """A unit's progress, the ids its file holds, its parent's state (runs in a thread)."""
+        repo, ep = unit.repo, unit.endpoint
+        progress = self.checkpoint.get_endpoint(repo, ep.name)
+        pulls: list[int] | None = None
+        if ep.depends_on is not None:
+            parent = self.checkpoint.get_endpoint(repo, ep.depends_on)
+            if parent.status is not CheckpointStatus.COMPLETE:
+                why = parent.error or parent.status.value
+                return _Refused(
+                    f"skipped: {ep.depends_on} did not complete ({why})",
+                    retryable=bool(parent.retryable),
+                    unavailable=parent.unavailable,
+                )
+            if ep.name == "reviews":
+                pulls = _pull_numbers(self.paths.raw_path(ep.depends_on, repo), parent.offset)
+        # Ids already committed for this unit: a list that shifted between two pages (an item
+        # updated meanwhile) must not put the same record in the file twice.
+        seen = _committed_ids(self.paths.raw_path(ep.name, repo), progress.offset, ep.record_id)
+        return _Opened(progress, seen, pulls)
 
     def _enter_unit(self, unit: Unit) -> None:
         name = unit.endpoint.name
@@ -490,32 +578,30 @@ class _Runner:
         """Blocking checkpoint/file work off the event loop, so other units' requests go on."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
 
-    async def _paginate(
-        self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress, seen: set[Any]
-    ) -> None:
-        ep = unit.endpoint
+    async def _paginate(self, state: _Running) -> bool:
+        unit, ep, progress = state.unit, state.unit.endpoint, state.progress
         params: dict[str, str] | None = None
         target = progress.next_url
         if target is None:
             if progress.pages_collected > 0:
                 # Everything was committed but the unit never got marked: it is complete.
+                await state.marked
                 await self._in_thread(
                     self.checkpoint.mark_repo_endpoint_complete, unit.repo, ep.name
                 )
                 self.events.unit_finished(unit.repo, ep.name, "complete", None)
-                return
+                return False
             target, params = ep.first_url(unit.repo), ep.params(self.window)
         page_no = progress.last_page_written
         records = progress.records_collected
         cursor = dict(progress.cursor or {})
+        if page_no == 0 and ep.catch_up:
+            # Anything updated after this moment may move past us while we page.
+            cursor["started_at"] = _iso(datetime.now(UTC) - CLOCK_SLACK)
+        page = await self.client.get_page(target, params, empty_on_409=ep.empty_on_409)
         while True:
-            if page_no == 0 and ep.catch_up:
-                # Anything updated after this moment may move past us while we page.
-                cursor["started_at"] = _iso(datetime.now(UTC) - CLOCK_SLACK)
-            page = await self.client.get_page(target, params, empty_on_409=ep.empty_on_409)
-            params = None
             page_no += 1
-            kept = _new_records(page.records, ep, self.window, seen)
+            kept = _new_records(page.records, ep, self.window, state.seen)
             next_url = ep.next_url(unit.repo, self.window, page.records, page.next_url)
             if "catch_up_from" in cursor:
                 if _ends_before(page.records, cursor["catch_up_from"]):
@@ -528,110 +614,123 @@ class _Runner:
                 # the moment the unit began, picks those up (the id check drops the rest).
                 cursor["catch_up_from"] = cursor.get("started_at") or _iso(datetime.now(UTC))
                 next_url = f"{ep.first_url(unit.repo)}?{urlencode(ep.params(self.window))}"
-            await self._commit(
-                unit,
-                writer,
-                page,
-                page_no,
-                kept,
-                next_url=next_url,
-                cursor=cursor or None,
-                complete=next_url is None,
-            )
-            records += len(kept)
-            self.events.page_committed(unit.repo, ep.name, page_no, len(kept), records)
+            step = _Step(page, page_no, kept, records, next_url, cursor or None, next_url is None)
             if next_url is None:
-                self.events.unit_finished(unit.repo, ep.name, "complete", None)
-                return
-            target = next_url
+                await self._last_commit(state, step)
+                return True
+            # The next page is asked for while this one is written and committed (a round
+            # trip hides the fsync); it is only ever written after this commit.
+            ahead = self._ahead(
+                functools.partial(self.client.get_page, next_url, empty_on_409=ep.empty_on_409)
+            )
+            async with _dropping(ahead):
+                records = await self._commit(state, step)
+                page = await ahead
 
-    async def _reviews(
-        self, unit: Unit, writer: JSONLWriter, progress: EndpointProgress, seen: set[Any]
-    ) -> None:
+    async def _reviews(self, state: _Running, numbers: list[int]) -> bool:
         """Reviews of each collected pull request; the cursor keeps the pull request reached."""
-        ep = unit.endpoint
-        pulls = await self._in_thread(self.checkpoint.get_endpoint, unit.repo, "pulls")
-        numbers = await self._in_thread(
-            _pull_numbers, self.paths.raw_path("pulls", unit.repo), pulls.offset
-        )
+        unit, ep, progress = state.unit, state.unit.endpoint, state.progress
         index = int(progress.cursor.get("pr_index", 0)) if progress.cursor else 0
-        url = progress.next_url
         page_no = progress.last_page_written
         records = progress.records_collected
         if index >= len(numbers):
+            await state.marked
             await self._in_thread(self.checkpoint.mark_repo_endpoint_complete, unit.repo, ep.name)
             self.events.unit_finished(unit.repo, ep.name, "complete", None)
-            return
-        while index < len(numbers):
-            params: dict[str, str] | None = None
+            return False
+
+        def request(url: str | None, at: int) -> Coroutine[Any, Any, Page | None]:
             if url is None:
-                url, params = ep.first_url(unit.repo, number=numbers[index]), ep.params(self.window)
-            page: Page | None
-            try:
-                page = await self.client.get_page(url, params)
-            except Unavailable:
-                # That pull request is gone since it was listed: it has no reviews to collect.
-                page = None
+                return self._review_page(ep.first_url(unit.repo, number=numbers[at]), ep, True)
+            return self._review_page(url, ep, False)
+
+        url = progress.next_url
+        page = await request(url, index)
+        while True:
             page_no += 1
-            kept = _new_records(page.records, ep, self.window, seen) if page else []
+            kept = _new_records(page.records, ep, self.window, state.seen) if page else []
             if page is None or page.next_url is None:
                 index, url = index + 1, None
             else:
                 url = page.next_url
-            await self._commit(
-                unit,
-                writer,
-                page,
-                page_no,
-                kept,
-                next_url=url,
-                cursor={"pr_index": index},
-                complete=index >= len(numbers),
-            )
-            records += len(kept)
-            self.events.page_committed(unit.repo, ep.name, page_no, len(kept), records)
-        self.events.unit_finished(unit.repo, ep.name, "complete", None)
+            last = index >= len(numbers)
+            step = _Step(page, page_no, kept, records, url, {"pr_index": index}, last)
+            if last:
+                await self._last_commit(state, step)
+                return True
+            ahead = self._ahead(functools.partial(request, url, index))
+            async with _dropping(ahead):
+                records = await self._commit(state, step)
+                page = await ahead
 
-    async def _commit(
-        self,
-        unit: Unit,
-        writer: JSONLWriter,
-        page: Page | None,
-        page_no: int,
-        kept: list[dict[str, Any]],
-        *,
-        next_url: str | None,
-        cursor: dict[str, Any] | None,
-        complete: bool,
-    ) -> None:
-        """Write the page's lines, fsync, commit — in a thread, and never half-abandoned."""
-        meta = page.meta if page is not None else None
-        request_id = meta.request_id if meta is not None else None
+    async def _review_page(self, url: str, ep: Endpoint, first: bool) -> Page | None:
+        """One page of a pull request's reviews; None when the pull request is gone."""
+        try:
+            return await self.client.get_page(url, ep.params(self.window) if first else None)
+        except Unavailable:
+            # That pull request is gone since it was listed: it has no reviews to collect.
+            return None
+
+    def _ahead(self, fetch: Callable[[], Coroutine[Any, Any, T]]) -> asyncio.Future[T]:
+        """Start the next request now; when the run is stopping it never starts (cancelled)."""
+        if self.stop.event.is_set():
+            never: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+            never.cancel()
+            return never
+        return asyncio.ensure_future(fetch())
+
+    async def _begin_commit(self, state: _Running, step: _Step) -> asyncio.Future[None]:
+        """Hand the page to a commit thread: write its lines, fsync, commit the checkpoint."""
+        unit = state.unit
+        # The in-progress mark goes first: it must never land on top of this page's commit.
+        await state.marked
+        request_id = step.page.meta.request_id if step.page is not None else None
 
         def commit() -> None:
-            for record in kept:
+            writer = state.writer
+            if writer is None:
+                progress = state.progress
+                writer = state.writer = JSONLWriter(
+                    self.paths.raw_path(unit.endpoint.name, unit.repo),
+                    repo=unit.repo,
+                    committed_offset=progress.offset,
+                    committed_lines=progress.lines,
+                )
+            for record in step.kept:
                 writer.write(
                     source=SOURCE,
                     endpoint=unit.endpoint.name,
                     data=record,
                     repo=unit.repo,
-                    page=page_no,
+                    page=step.page_no,
                     request_id=request_id,
                 )
             offset, lines = writer.flush()
             self.checkpoint.update_progress(
                 unit.repo,
                 unit.endpoint.name,
-                page_no,
-                len(kept),
-                next_url=next_url,
+                step.page_no,
+                len(step.kept),
+                next_url=step.next_url,
                 offset=offset,
                 lines=lines,
-                cursor=cursor,
-                complete=complete,
+                cursor=step.cursor,
+                complete=step.complete,
             )
 
-        future = asyncio.get_running_loop().run_in_executor(self.executor, commit)
+        return asyncio.get_running_loop().run_in_executor(self.executor, commit)
+
+    async def _commit(self, state: _Running, step: _Step) -> int:
+        """Commit one page and wait for it; returns the unit's records so far."""
+        await self._finish_commit(await self._begin_commit(state, step), step)
+        records = step.records_before + len(step.kept)
+        self.events.page_committed(
+            state.unit.repo, state.unit.endpoint.name, step.page_no, len(step.kept), records
+        )
+        return records
+
+    async def _finish_commit(self, future: asyncio.Future[None], step: _Step) -> None:
+        """Wait for a commit that has begun — it always finishes, even when we are stopped."""
         cancelled = False
         while not future.done():
             try:
@@ -644,9 +743,37 @@ class _Runner:
             raise asyncio.CancelledError
         future.result()
         self.tally.pages += 1
-        self.tally.records += len(kept)
+        self.tally.records += len(step.kept)
+        meta = step.page.meta if step.page is not None else None
         if meta is not None and meta.rate is not None:
             self.events.rate(meta.rate.remaining, meta.rate.limit, meta.rate.reset)
+
+    async def _last_commit(self, state: _Running, step: _Step) -> None:
+        """Begin the unit's last commit and let a tail end the unit: the worker moves on."""
+        future = await self._begin_commit(state, step)
+        tail = asyncio.ensure_future(self._tail(state, future, step))
+        self.tails.add(tail)
+        tail.add_done_callback(self.tails.discard)
+
+    async def _tail(self, state: _Running, future: asyncio.Future[None], step: _Step) -> None:
+        unit = state.unit
+        try:
+            await self._finish_commit(future, step)
+        except DataFileMismatch as exc:
+            self._fail(unit, str(exc), retryable=False, unavailable=False)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
+            self._fatal(exc)
+            return
+        else:
+            records = step.records_before + len(step.kept)
+            name = unit.endpoint.name
+            self.events.page_committed(unit.repo, name, step.page_no, len(step.kept), records)
+            self.events.unit_finished(unit.repo, name, "complete", None)
+        finally:
+            _close_writer(state)
+        self._unit_ended(unit)
 
     def _fail(self, unit: Unit, reason: str, *, retryable: bool, unavailable: bool) -> None:
         self.checkpoint.mark_repo_endpoint_failed(
@@ -654,6 +781,31 @@ class _Runner:
         )
         status = "unavailable" if unavailable else "failed"
         self.events.unit_finished(unit.repo, unit.endpoint.name, status, reason)
+
+
+@contextlib.asynccontextmanager
+async def _dropping(ahead: asyncio.Future[Any] | None) -> AsyncIterator[None]:
+    """When the body fails (or is cancelled), the request started ahead is dropped with it."""
+    try:
+        yield
+    except BaseException:
+        if ahead is not None:
+            ahead.cancel()
+            # Its own failure, if it already had one, goes with it unreported.
+            ahead.add_done_callback(_swallow)
+        raise
+
+
+def _swallow(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _close_writer(state: _Running) -> None:
+    """Close the unit's writer, if a commit opened it (a page never committed is dropped)."""
+    if state.writer is not None:
+        state.writer.discard()
+        state.writer.close()
 
 
 def _reason(exc: GitHubError) -> str:
@@ -722,22 +874,6 @@ def _pull_numbers(path: Path, committed_offset: int) -> list[int]:
         if isinstance(number, int):
             numbers.setdefault(number)
     return list(numbers)
-    try:
-        with path.open("rb") as handle:
-            remaining = committed_offset
-            for line in handle:
-                if remaining <= 0:
-                    break
-                remaining -= len(line)
-                number = orjson.loads(line)["data"].get("number")
-                if isinstance(number, int):
-                    numbers.append(number)
-    except FileNotFoundError as exc:
-        raise DataFileMismatch(
-            f"{path} is missing although the checkpoint says its pulls are collected — "
-            "run `ghye reset --endpoint pulls` and `ghye resume`"
-        ) from exc
-    return numbers
 
 
 def _check_file_sizes(checkpoint: CheckpointManager, paths: PathManager) -> None:

@@ -46,6 +46,7 @@ from gh_year_end.github.links import (
     origin_text,
     without_credentials,
 )
+from gh_year_end.github.proxy import proxy_for
 from gh_year_end.github.ratelimit import (
     ANNOUNCE_AFTER_SECONDS,
     CORE,
@@ -159,7 +160,7 @@ def resolve_token(token_env: str, environ: Mapping[str, str]) -> str:
 
 
 class RestClient:
-    """GitHub REST client: one pooled httpx.AsyncClient, a shared Limiter, retries, errors.
+    """GitHub REST client: one pooled httpx transport, a shared Limiter, retries, errors.
 
     Safe to share between the asyncio tasks of one event loop.
     """
@@ -175,6 +176,7 @@ class RestClient:
         clock: Callable[[], float] = time.time,
         on_wait: Callable[[str, float], None] | None = None,
         rng: random.Random | None = None,
+        proxy: str | None = None,
     ) -> None:
         if not token:
             raise TokenMissing(_MISSING_MESSAGE)
@@ -204,25 +206,35 @@ class RestClient:
             sleep=sleep,
             on_wait=on_wait,
         )
-        # The token is a default header of a client that only ever sends to api_url's origin:
-        # every URL passes _resolve/_check_origin (next links, redirects) before it is sent.
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            headers={
+        # Requests go straight to one pooled httpx transport: ghye follows redirects itself,
+        # keeps no cookies and needs no auth flow, so AsyncClient's layer (URL merging, cookie
+        # jar, hooks) would only cost CPU on every page. The token is a header of requests that
+        # only ever go to api_url's origin: every URL passes _resolve/_check_origin (next
+        # links, redirects) before it is sent.
+        self._transport: httpx.AsyncBaseTransport = (
+            transport
+            if transport is not None
+            else httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=rate.max_concurrency,
+                    max_keepalive_connections=rate.max_concurrency,
+                ),
+                http1=True,
+                http2=False,
+                proxy=proxy,
+            )
+        )
+        self._headers = httpx.Headers(
+            {
                 "Accept": "application/vnd.github+json",
+                "Accept-Encoding": "gzip, deflate",
+                "Connection": "keep-alive",
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": USER_AGENT,
                 "Authorization": f"Bearer {token}",
-            },
-            timeout=httpx.Timeout(rate.request_timeout_seconds),
-            limits=httpx.Limits(
-                max_connections=rate.max_concurrency,
-                max_keepalive_connections=rate.max_concurrency,
-            ),
-            follow_redirects=False,
-            http1=True,
-            http2=False,
+            }
         )
+        self._timeout = httpx.Timeout(rate.request_timeout_seconds).as_dict()
         self._requests = 0
         self._responses: dict[int, int] = {}
         self._retries = 0
@@ -252,6 +264,7 @@ class RestClient:
             clock=clock,
             on_wait=on_wait,
             rng=rng,
+            proxy=proxy_for(config.github.api_url, environ),
         )
 
     def __repr__(self) -> str:
@@ -339,7 +352,7 @@ class RestClient:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        await self._transport.aclose()
 
     async def __aenter__(self) -> RestClient:
         return self
@@ -417,7 +430,7 @@ class RestClient:
         await limiter.acquire()
         self._requests += 1
         try:
-            response = await self._http.get(target, params=params)
+            response = await self._fetch(target, params)
         except _TRANSIENT_HTTPX as exc:
             limiter.release()
             await self._backoff(tries, self._describe_failure(exc, target), url=target, cause=exc)
@@ -430,6 +443,23 @@ class RestClient:
         status = response.status_code
         self._responses[status] = self._responses.get(status, 0) + 1
         return response, picked, rate
+
+    async def _fetch(self, target: str, params: Mapping[str, str | int] | None) -> httpx.Response:
+        """One GET on the transport, body read whole (httpx's TransportErrors on failure)."""
+        request = httpx.Request(
+            "GET",
+            target,
+            params=params,
+            headers=self._headers,
+            extensions={"timeout": self._timeout},
+        )
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     async def _parse(
         self, response: httpx.Response, meta: PageMeta, target: str, tries: _Tries

@@ -662,6 +662,7 @@ class FakeGitHub:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
+        self._closing_waiter: asyncio.Future[Any] | None = None  # done when _closing is set
         self._writers: set[asyncio.StreamWriter] = set()
         self._startup_error: BaseException | None = None
         self._date = (0, "")
@@ -781,6 +782,7 @@ class FakeGitHub:
     def _run(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         self._closing = asyncio.Event()  # one per loop: an Event binds to the loop that uses it
+        self._closing_waiter = None
         try:
             try:
                 server = loop.run_until_complete(
@@ -826,17 +828,26 @@ class FakeGitHub:
         A client that gave up on a slow answer is no longer a request in flight, as on GitHub:
         the connection's EOF ends it at once instead of after the sleep. (A client awaiting an
         answer sends nothing more on the connection, so reading here takes no request bytes.)
+        One task per request (the read): the fake's own CPU is latency its clients would see.
         """
-        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        if seconds <= 0:
+            return True
+        if self._closing.is_set():
+            return True
+        if self._closing_waiter is None or self._closing_waiter.done():
+            self._closing_waiter = asyncio.ensure_future(self._closing.wait())
         hangup = asyncio.ensure_future(reader.read(1))
         try:
-            await asyncio.wait({sleeper, hangup}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {hangup, self._closing_waiter},
+                timeout=seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
-            sleeper.cancel()
             hangup.cancel()
             # Let the cancelled read end before the connection's next read begins: a reader
             # takes one waiter at a time.
-            await asyncio.gather(sleeper, hangup, return_exceptions=True)
+            await asyncio.gather(hangup, return_exceptions=True)
         return not (
             hangup.done()
             and not hangup.cancelled()
@@ -904,7 +915,13 @@ class FakeGitHub:
             stats.inflight += 1
             stats.max_inflight = max(stats.max_inflight, stats.inflight)
             stats.hosts[req.headers.get("host", "")] += 1
-        entry: dict[str, Any] = {"no": no, "method": req.method, "target": req.target}
+        entry: dict[str, Any] = {
+            "no": no,
+            "method": req.method,
+            "target": req.target,
+            "connection": id(writer),
+            "received": time.monotonic(),
+        }
         try:
             try:
                 response, fault = self._decide(req, no)
@@ -914,6 +931,9 @@ class FakeGitHub:
             entry["endpoint"] = response.endpoint
             entry["fault"] = fault
             delay = self.settings.latency + (self.settings.slow_seconds if fault == "slow" else 0.0)
+            # The answer leaves ``delay`` after the request came in: the time the fake spent
+            # building it is part of that latency, not added to it.
+            delay -= time.monotonic() - entry["received"]
             if delay > 0 and not await self._sleep_unless_gone(delay, reader):
                 entry["status"] = None  # the client hung up before the answer
                 return False
@@ -929,6 +949,7 @@ class FakeGitHub:
             await self._write(writer, response, keep=req.keep_alive)
             return req.keep_alive
         finally:
+            entry["answered"] = time.monotonic()
             with stats.lock:
                 stats.inflight -= 1
                 stats.by_endpoint[str(entry.get("endpoint", "unknown"))] += 1

@@ -28,6 +28,7 @@ from gh_year_end.storage.paths import PathManager
 TEST_TOKEN: Final = "ghye-test-token-0123456789"  # noqa: S105 — the fake server's made-up token
 TOKEN_ENV: Final = "GHYE_TEST_TOKEN"  # noqa: S105 — a variable name, not a secret
 NEXT_PAGE: Final = "https://api.github.com/repositories/1/pulls?page="
+_PROXY_VARS: Final = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
 ENDPOINTS: Final = ("pulls", "issues", "issue_comments", "review_comments", "reviews", "commits")
 
 
@@ -87,9 +88,12 @@ def write_config(folder: Path, api_url: str, **kwargs: Any) -> Path:
 
 
 def ghye_env(token: str | None = TEST_TOKEN, **extra: str) -> dict[str, str]:
-    """The environment a ghye subprocess runs with: the token in TOKEN_ENV, no GitHub tokens."""
+    """The environment a ghye subprocess runs with: the token in TOKEN_ENV, no GitHub tokens,
+    no proxy variables (the fake is on loopback; a test that wants a proxy names it)."""
     env = {
-        k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN", "GHYE_CONFIG")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GITHUB_TOKEN", "GH_TOKEN", "GHYE_CONFIG") and k.lower() not in _PROXY_VARS
     }
     if token is not None:
         env[TOKEN_ENV] = token
