@@ -216,7 +216,9 @@ def test_token_with_spaces_is_refused_without_echoing_it() -> None:
 def test_repr_of_client_hides_the_token() -> None:
     client = make_client(lambda r: json_response(200, []), FakeTime())
     assert TOKEN not in repr(client)
-    assert TOKEN not in str(vars(client).get("_http"))
+    # Nor its HTTP layer: the headers that carry the token print it masked.
+    assert TOKEN not in repr(client._headers)
+    assert TOKEN not in repr(client._transport)
     run(client.aclose())
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -13,6 +16,7 @@ import httpx
 import orjson
 import pytest
 
+from gh_year_end.collect import collector
 from gh_year_end.collect.collector import CollectRequest, run_collect
 from gh_year_end.collect.events import NullEvents
 from gh_year_end.config import Config, load_config
@@ -22,11 +26,12 @@ from gh_year_end.errors import (
     ConfigChanged,
     DataFileMismatch,
     NoCheckpoint,
+    StorageError,
     TargetNotFound,
     TokenMissing,
     UnknownRepo,
 )
-from gh_year_end.storage.checkpoint import CheckpointManager
+from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.storage.lock import RunLock
 from gh_year_end.storage.paths import PathManager
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
@@ -493,3 +498,115 @@ def test_the_next_page_is_fetched_during_a_commit_but_written_only_after_it(
     for page in (1, 2):
         assert order.index(("request", page + 1)) < order.index(("commit ends", page)), order
         assert order.index(("commit ends", page)) < order.index(("commit begins", page + 1))
+
+
+def _collect_with(config: Config, transport: httpx.MockTransport, **request: Any) -> Any:
+    return run_collect(config, CollectRequest(**request), environ=ENV, events=NullEvents(),
+                       command="t", install_signals=False, transport=transport)  # fmt: skip
+
+
+def _issues_github(gone: list[bool]) -> httpx.MockTransport:
+    """acme/r with two issues — or, once ``gone[0]`` is set, a 404 for them."""
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if gone[0]:
+            return httpx.Response(404, json={"message": "Not Found"})
+        stamp = "2025-06-10T00:00:00Z"
+        issues = [{"id": n, "number": n, "created_at": stamp, "updated_at": stamp} for n in (1, 2)]
+        return httpx.Response(200, json=issues)
+
+    return _one_repo_github("/repos/acme/r/issues", serve)
+
+
+def test_a_unit_that_ends_without_a_commit_still_cuts_an_uncommitted_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = [False]
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable={
+        "pulls": False, "reviews": False, "comments": False, "commits": False}))  # fmt: skip
+
+    def power_cut(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # the page is fsynced, its commit never happens
+
+    with monkeypatch.context() as patched:
+        patched.setattr(CheckpointManager, "update_progress", power_cut)
+        with pytest.raises(KeyboardInterrupt):
+            _collect_with(config, _issues_github(gone))
+    data_file = PathManager(config).raw_path("issues", "acme/r")
+    assert data_file.stat().st_size > 0  # the uncommitted page is on disk
+    gone[0] = True  # the resumed unit ends unavailable: no page is ever committed
+    result = _collect_with(config, _issues_github(gone), resume=True)
+    assert result.units_unavailable == 1
+    assert data_file.stat().st_size == 0
+    manifest = orjson.loads(PathManager(config).manifest_path.read_bytes())
+    assert manifest["totals"]["records"] == 0
+
+
+def test_a_failure_while_a_unit_ends_ends_the_run_instead_of_hanging_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = CheckpointManager.mark_phase_complete
+
+    def disk_full(self: CheckpointManager, phase: str) -> None:
+        if phase == "pulls":  # the unit's last commit is done; marking its phase fails
+            raise StorageError("disk full")
+        original(self, phase)
+
+    monkeypatch.setattr(CheckpointManager, "mark_phase_complete", disk_full)
+    outcome: list[BaseException | None] = []
+
+    def collect() -> None:
+        try:
+            _collect_from_mock(tmp_path, _shifting_github({1: [1, 2]}), pulls=True)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=collect, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert outcome, "the run hung after a failure in a unit's last step"
+    assert isinstance(outcome[0], StorageError)
+
+
+def test_a_stop_while_units_are_queued_starts_none_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stops: list[Any] = []
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    class Captured(collector.StopSignal):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            stops.append(self)
+            loops.append(asyncio.get_running_loop())
+
+    monkeypatch.setattr(collector, "StopSignal", Captured)
+    original = CheckpointManager.mark_repo_endpoint_in_progress
+
+    def mark(self: CheckpointManager, repo: str, endpoint: str) -> None:
+        original(self, repo, endpoint)
+        if endpoint == "pulls":  # Ctrl+C just as the first unit gets going
+            loops[0].call_soon_threadsafe(stops[0].trigger, signal.SIGINT)
+
+    monkeypatch.setattr(CheckpointManager, "mark_repo_endpoint_in_progress", mark)
+    github = _shifting_github({1: [1]})
+    serve = github.handler
+    after_stop: list[str] = []
+
+    def logged(request: httpx.Request) -> httpx.Response:
+        if stops[0].event.is_set():
+            after_stop.append(request.url.path)
+        return serve(request)  # type: ignore[return-value]
+
+    github.handler = logged
+    enable = {"pulls": True, "issues": True, "reviews": False, "comments": False, "commits": False}
+    config = load_config(
+        write_config(tmp_path, "http://127.0.0.1:9", max_concurrency=1, enable=enable)
+    )
+    result = _collect_with(config, github)
+    assert result.outcome == "interrupted"
+    assert result.exit_code == 130
+    assert after_stop == []
+    progress = CheckpointManager.read_only(PathManager(config).checkpoint_path)
+    assert progress.get_endpoint("acme/r", "issues").status is CheckpointStatus.PENDING

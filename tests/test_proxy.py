@@ -52,6 +52,8 @@ def test_a_lowercase_variable_wins_over_its_uppercase_twin() -> None:
         ("github.com", True),  # a name covers its subdomains
         (".github.com", True),
         ("other.com, github.com:443", True),
+        ("api.github.com:8443", False),  # another port
+        ("https://api.github.com", True),
         ("hub.com", False),  # not a suffix at a dot
         ("api.github.co", False),
         ("", False),
@@ -63,9 +65,11 @@ def test_no_proxy_names_hosts_reached_directly(no_proxy: str, bypassed: bool) ->
 
 
 def test_no_proxy_matches_addresses_and_networks() -> None:
-    environ = {"HTTP_PROXY": "http://proxy:3128", "no_proxy": "10.0.0.0/8,::1"}
+    environ = {"HTTP_PROXY": "http://proxy:3128", "no_proxy": "10.0.0.0/8,::1,172.16.0.9:8080"}
     assert proxy_for("http://10.1.2.3:8080/api/v3", environ) is None
     assert proxy_for("http://[::1]:8080/api/v3", environ) is None
+    assert proxy_for("http://172.16.0.9:8080/api/v3", environ) is None
+    assert proxy_for("http://172.16.0.9:9090/api/v3", environ) == "http://proxy:3128"
     assert proxy_for("http://192.168.1.1/api/v3", environ) == "http://proxy:3128"
 
 

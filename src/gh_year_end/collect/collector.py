@@ -2,7 +2,9 @@
 
 A unit is one repo × endpoint. Units run concurrently (``rate_limit.max_concurrency``); each page
 is fetched, filtered to the window, written to the unit's JSONL file, fsynced, and committed to the
-checkpoint (offset, lines, next URL) before the next page is asked for. A page whose commit has
+checkpoint (offset, lines, next URL) before the next page is written. The next page's request is
+already on its way while a page commits (it is only written after that commit), and a unit's last
+commit finishes in a tail task while its worker starts the next unit. A page whose commit has
 begun always finishes it, even when the run is being stopped; a page still in flight is dropped.
 """
 
@@ -92,7 +94,7 @@ class _Opened:
 
 @dataclass(frozen=True)
 class _Refused:
-    """A unit that cannot run because the unit it depends on did not complete."""
+    """A unit that cannot run: its parent unit did not complete, or its file does not match."""
 
     reason: str
     retryable: bool
@@ -114,13 +116,14 @@ class _Step:
 
 @dataclass
 class _Running:
-    """One unit while it runs. Its writer is opened by its first commit (in a thread)."""
+    """One unit while it runs."""
 
     unit: Unit
     progress: EndpointProgress
     seen: set[Any]
-    marked: asyncio.Future[None]  # the in-progress mark, journaled while the first page loads
-    writer: JSONLWriter | None = None
+    # The in-progress mark and the writer (which cuts off an uncommitted tail), made in a thread
+    # while the first page loads; awaited before any other checkpoint write of the unit.
+    opening: asyncio.Future[JSONLWriter]
 
 
 @dataclass
@@ -382,6 +385,7 @@ class _Runner:
         self.outstanding = 0
         self.waiting_on_pulls: dict[str, tuple[Unit, EndpointProgress]] = {}
         self.tails: set[asyncio.Task[None]] = set()
+        self.openings: set[asyncio.Future[JSONLWriter]] = set()
         self.fatal: BaseException | None = None
         self.left_per_endpoint: Counter[str] = Counter()
         self.phases_entered: set[str] = set()
@@ -446,8 +450,9 @@ class _Runner:
                 for worker in workers:
                     worker.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
-                # Units whose last commit is still running end (or fail) before we go on.
-                await asyncio.gather(*self.tails, return_exceptions=True)
+                # Units whose last commit is still running end (or fail) before we go on, and
+                # the writers of units stopped while opening get closed.
+                await asyncio.gather(*self.tails, *self.openings, return_exceptions=True)
             finally:
                 # Commits already begun finish before the checkpoint is saved and the lock
                 # released — even if this very wait is cancelled.
@@ -458,8 +463,8 @@ class _Runner:
     async def _worker(self) -> None:
         while True:
             item = await self.queue.get()
-            if item is None:
-                return
+            if item is None or self.stop.event.is_set():
+                return  # stopping: no unit starts
             unit, planned = item
             try:
                 if not await self._run_unit(unit, planned):
@@ -508,14 +513,14 @@ class _Runner:
                 return False
         else:
             opened = _Opened(planned, set(), None)  # nothing committed yet: nothing to read
-        state = _Running(
-            unit,
-            opened.progress,
-            opened.seen,
-            marked=asyncio.get_running_loop().run_in_executor(
-                self.executor, self._enter_unit, unit
-            ),
+        if self.stop.event.is_set():
+            raise asyncio.CancelledError  # stopped meanwhile: the unit does not start
+        opening = asyncio.get_running_loop().run_in_executor(
+            self.executor, self._enter_unit, unit, opened.progress
         )
+        self.openings.add(opening)
+        opening.add_done_callback(self.openings.discard)
+        state = _Running(unit, opened.progress, opened.seen, opening)
         handed_off = False
         try:
             self.events.unit_started(
@@ -529,18 +534,17 @@ class _Runner:
             else:
                 handed_off = await self._paginate(state)
         except DataFileMismatch as exc:
-            await state.marked
+            await _opened(state)
             self._fail(unit, str(exc), retryable=False, unavailable=False)
         except PermanentError as exc:
-            await state.marked
+            await _opened(state)
             self._fail(unit, _reason(exc), retryable=False, unavailable=is_unavailability(exc))
         except GitHubError as exc:
             if not exc.retryable:
                 raise
-            await state.marked
+            await _opened(state)
             self._fail(unit, _reason(exc), retryable=True, unavailable=False)
         finally:
-            state.marked.add_done_callback(_swallow)  # a failed mark is reported elsewhere
             if not handed_off:
                 _close_writer(state)
         return handed_off
@@ -566,13 +570,21 @@ class _Runner:
         seen = _committed_ids(self.paths.raw_path(ep.name, repo), progress.offset, ep.record_id)
         return _Opened(progress, seen, pulls)
 
-    def _enter_unit(self, unit: Unit) -> None:
+    def _enter_unit(self, unit: Unit, progress: EndpointProgress) -> JSONLWriter:
+        """Mark the unit in progress and open its writer (runs in a thread)."""
         name = unit.endpoint.name
         if name not in self.phases_entered:
             # Endpoints run side by side; the current phase is the one most recently entered.
             self.phases_entered.add(name)
             self.checkpoint.set_current_phase(name)
         self.checkpoint.mark_repo_endpoint_in_progress(unit.repo, name)
+        # Opening cuts off what a crash left past the commit, whether or not a page follows.
+        return JSONLWriter(
+            self.paths.raw_path(name, unit.repo),
+            repo=unit.repo,
+            committed_offset=progress.offset,
+            committed_lines=progress.lines,
+        )
 
     async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
         """Blocking checkpoint/file work off the event loop, so other units' requests go on."""
@@ -585,7 +597,7 @@ class _Runner:
         if target is None:
             if progress.pages_collected > 0:
                 # Everything was committed but the unit never got marked: it is complete.
-                await state.marked
+                await state.opening
                 await self._in_thread(
                     self.checkpoint.mark_repo_endpoint_complete, unit.repo, ep.name
                 )
@@ -634,7 +646,7 @@ class _Runner:
         page_no = progress.last_page_written
         records = progress.records_collected
         if index >= len(numbers):
-            await state.marked
+            await state.opening
             await self._in_thread(self.checkpoint.mark_repo_endpoint_complete, unit.repo, ep.name)
             self.events.unit_finished(unit.repo, ep.name, "complete", None)
             return False
@@ -683,19 +695,10 @@ class _Runner:
         """Hand the page to a commit thread: write its lines, fsync, commit the checkpoint."""
         unit = state.unit
         # The in-progress mark goes first: it must never land on top of this page's commit.
-        await state.marked
+        writer = await state.opening
         request_id = step.page.meta.request_id if step.page is not None else None
 
         def commit() -> None:
-            writer = state.writer
-            if writer is None:
-                progress = state.progress
-                writer = state.writer = JSONLWriter(
-                    self.paths.raw_path(unit.endpoint.name, unit.repo),
-                    repo=unit.repo,
-                    committed_offset=progress.offset,
-                    committed_lines=progress.lines,
-                )
             for record in step.kept:
                 writer.write(
                     source=SOURCE,
@@ -757,23 +760,23 @@ class _Runner:
 
     async def _tail(self, state: _Running, future: asyncio.Future[None], step: _Step) -> None:
         unit = state.unit
+        name = unit.endpoint.name
         try:
-            await self._finish_commit(future, step)
-        except DataFileMismatch as exc:
-            self._fail(unit, str(exc), retryable=False, unavailable=False)
+            try:
+                await self._finish_commit(future, step)
+            except DataFileMismatch as exc:
+                self._fail(unit, str(exc), retryable=False, unavailable=False)
+            else:
+                records = step.records_before + len(step.kept)
+                self.events.page_committed(unit.repo, name, step.page_no, len(step.kept), records)
+                self.events.unit_finished(unit.repo, name, "complete", None)
+            finally:
+                _close_writer(state)
+            self._unit_ended(unit)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
             self._fatal(exc)
-            return
-        else:
-            records = step.records_before + len(step.kept)
-            name = unit.endpoint.name
-            self.events.page_committed(unit.repo, name, step.page_no, len(step.kept), records)
-            self.events.unit_finished(unit.repo, name, "complete", None)
-        finally:
-            _close_writer(state)
-        self._unit_ended(unit)
 
     def _fail(self, unit: Unit, reason: str, *, retryable: bool, unavailable: bool) -> None:
         self.checkpoint.mark_repo_endpoint_failed(
@@ -784,15 +787,14 @@ class _Runner:
 
 
 @contextlib.asynccontextmanager
-async def _dropping(ahead: asyncio.Future[Any] | None) -> AsyncIterator[None]:
+async def _dropping(ahead: asyncio.Future[Any]) -> AsyncIterator[None]:
     """When the body fails (or is cancelled), the request started ahead is dropped with it."""
     try:
         yield
     except BaseException:
-        if ahead is not None:
-            ahead.cancel()
-            # Its own failure, if it already had one, goes with it unreported.
-            ahead.add_done_callback(_swallow)
+        ahead.cancel()
+        # Its own failure, if it already had one, goes with it unreported.
+        ahead.add_done_callback(_swallow)
         raise
 
 
@@ -801,11 +803,25 @@ def _swallow(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+async def _opened(state: _Running) -> None:
+    """Wait for the unit's opening before failing it; its DataFileMismatch is that failure."""
+    with contextlib.suppress(DataFileMismatch):
+        await state.opening
+
+
 def _close_writer(state: _Running) -> None:
-    """Close the unit's writer, if a commit opened it (a page never committed is dropped)."""
-    if state.writer is not None:
-        state.writer.discard()
-        state.writer.close()
+    """Close the unit's writer — now, or as soon as its opening (still in a thread) ends."""
+
+    def close(opening: asyncio.Future[JSONLWriter]) -> None:
+        if not opening.cancelled() and opening.exception() is None:
+            writer = opening.result()
+            writer.discard()  # a page that never reached its commit is not written
+            writer.close()
+
+    if state.opening.done():
+        close(state.opening)
+    else:
+        state.opening.add_done_callback(close)
 
 
 def _reason(exc: GitHubError) -> str:
