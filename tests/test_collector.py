@@ -610,3 +610,13 @@ def test_a_stop_while_units_are_queued_starts_none_of_them(
     assert after_stop == []
     progress = CheckpointManager.read_only(PathManager(config).checkpoint_path)
     assert progress.get_endpoint("acme/r", "issues").status is CheckpointStatus.PENDING
+
+
+def test_a_repos_reviews_start_as_soon_as_its_pulls_complete(tmp_path: Path) -> None:
+    # Reviews units are the long ones: started late, they would leave a run waiting on them.
+    with FakeGitHub(SMALL).start() as server:
+        _collect(_config(tmp_path, server, max_concurrency=1))
+        targets = [str(entry["target"]) for entry in server.log()]
+    first_reviews = next(i for i, t in enumerate(targets) if "/repo-000/" in t and "/reviews" in t)
+    first_of_next_repo = next(i for i, t in enumerate(targets) if "/repo-001/" in t)
+    assert first_reviews < first_of_next_repo

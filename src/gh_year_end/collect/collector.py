@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import shutil
 import time
 from collections import Counter
@@ -63,6 +64,8 @@ SOURCE = "github_rest"
 # GitHub's clock and ours may disagree: the catch-up pass reaches this much further back.
 CLOCK_SLACK = timedelta(minutes=5)
 T = TypeVar("T")
+# Queue ranks: a unit whose parent just completed, a unit in plan order, the end of the work.
+_PARENT_DONE, _PLAN_ORDER, _LAST = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class Unit:
 
     repo: str
     endpoint: Endpoint
+
+
+_Queued = tuple[Unit, EndpointProgress]  # a unit and the progress it starts from
 
 
 @dataclass(frozen=True)
@@ -381,9 +387,12 @@ class _Runner:
         self.executor = ThreadPoolExecutor(
             max_workers=self.concurrency, thread_name_prefix="commit"
         )
-        self.queue: asyncio.Queue[tuple[Unit, EndpointProgress] | None] = asyncio.Queue()
+        # (rank, arrival, unit): plan order, except that a unit whose parent just completed
+        # (reviews, the longest) goes first — a run should not end waiting on one long unit.
+        self.queue: asyncio.PriorityQueue[tuple[int, int, _Queued | None]] = asyncio.PriorityQueue()
+        self.arrivals = itertools.count()
         self.outstanding = 0
-        self.waiting_on_pulls: dict[str, tuple[Unit, EndpointProgress]] = {}
+        self.waiting_on_pulls: dict[str, _Queued] = {}
         self.tails: set[asyncio.Task[None]] = set()
         self.openings: set[asyncio.Future[JSONLWriter]] = set()
         self.fatal: BaseException | None = None
@@ -431,7 +440,7 @@ class _Runner:
             if unit.endpoint.depends_on == "pulls" and unit.repo in pending_pulls:
                 self.waiting_on_pulls[unit.repo] = (unit, progress)
             else:
-                self.queue.put_nowait((unit, progress))
+                self._put((unit, progress), _PLAN_ORDER)
         if self.outstanding == 0:
             return
         workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
@@ -462,7 +471,7 @@ class _Runner:
 
     async def _worker(self) -> None:
         while True:
-            item = await self.queue.get()
+            _, _, item = await self.queue.get()
             if item is None or self.stop.event.is_set():
                 return  # stopping: no unit starts
             unit, planned = item
@@ -481,17 +490,20 @@ class _Runner:
             self.fatal = exc
         self.stop.event.set()
 
+    def _put(self, item: _Queued | None, rank: int) -> None:
+        self.queue.put_nowait((rank, next(self.arrivals), item))
+
     def _unit_ended(self, unit: Unit) -> None:
         name = unit.endpoint.name
         self.left_per_endpoint[name] -= 1
         if self.left_per_endpoint[name] <= 0:
             self.checkpoint.mark_phase_complete(name)
         if name == "pulls" and unit.repo in self.waiting_on_pulls:
-            self.queue.put_nowait(self.waiting_on_pulls.pop(unit.repo))
+            self._put(self.waiting_on_pulls.pop(unit.repo), _PARENT_DONE)
         self.outstanding -= 1
         if self.outstanding == 0:
             for _ in range(self.concurrency):
-                self.queue.put_nowait(None)
+                self._put(None, _LAST)
 
     # --- one unit --------------------------------------------------------------------------
 
