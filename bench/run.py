@@ -10,8 +10,8 @@ Rows (each is also a script of its own in bench/, with more detail):
     e  memory.py        peak RSS at 500,000+ records, and vs 50,000                 <= 150 MB, flat
     f  status_speed.py  ghye status on a 10,000-repo checkpoint                     < 1 s
 
-Everything talks to the fake GitHub on 127.0.0.1. Takes about 5 minutes on 2 idle cores (up to
-~9 when other work shares the machine).
+Everything talks to the fake GitHub on 127.0.0.1. Takes about 6 minutes on 2 idle cores (up to
+~10 when other work shares the machine).
 Goals are reported, not enforced: the exit status is 0 when every row ran (``--strict``: 1 when
 a goal is missed). Other processes busy on the machine slow rows a, c and f down; the load
 average at the start and the end is printed and stored.
