@@ -68,7 +68,9 @@ def _config(tmp_path: Path, server: FakeGitHub, **kwargs: Any) -> Config:
     return load_config(write_config(tmp_path, server.base_url, **kwargs))
 
 
-def _collect(config: Config, **request: Any) -> Any:
+def _collect(
+    config: Config, transport: httpx.AsyncBaseTransport | None = None, **request: Any
+) -> Any:
     return run_collect(
         config,
         CollectRequest(**request),
@@ -76,6 +78,7 @@ def _collect(config: Config, **request: Any) -> Any:
         events=NullEvents(),
         command="test",
         install_signals=False,
+        transport=transport,
     )
 
 
@@ -354,10 +357,7 @@ def _collect_from_mock(
     switches = {"pulls": False, "issues": False, "reviews": False, "comments": False,
                 "commits": False, **enable}  # fmt: skip
     config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable=switches))
-    result = run_collect(
-        config, CollectRequest(), environ=ENV, events=NullEvents(), command="t",
-        install_signals=False, transport=transport,
-    )  # fmt: skip
+    result = _collect(config, transport)
     assert result.exit_code == 0
     dataset = read_dataset(PathManager(config).target_dir)
     assert dataset.problems == ()
@@ -500,11 +500,6 @@ def test_the_next_page_is_fetched_during_a_commit_but_written_only_after_it(
         assert order.index(("commit ends", page)) < order.index(("commit begins", page + 1))
 
 
-def _collect_with(config: Config, transport: httpx.MockTransport, **request: Any) -> Any:
-    return run_collect(config, CollectRequest(**request), environ=ENV, events=NullEvents(),
-                       command="t", install_signals=False, transport=transport)  # fmt: skip
-
-
 def _issues_github(gone: list[bool]) -> httpx.MockTransport:
     """acme/r with two issues — or, once ``gone[0]`` is set, a 404 for them."""
 
@@ -531,11 +526,11 @@ def test_a_unit_that_ends_without_a_commit_still_cuts_an_uncommitted_page(
     with monkeypatch.context() as patched:
         patched.setattr(CheckpointManager, "update_progress", power_cut)
         with pytest.raises(KeyboardInterrupt):
-            _collect_with(config, _issues_github(gone))
+            _collect(config, _issues_github(gone))
     data_file = PathManager(config).raw_path("issues", "acme/r")
     assert data_file.stat().st_size > 0  # the uncommitted page is on disk
     gone[0] = True  # the resumed unit ends unavailable: no page is ever committed
-    result = _collect_with(config, _issues_github(gone), resume=True)
+    result = _collect(config, _issues_github(gone), resume=True)
     assert result.units_unavailable == 1
     assert data_file.stat().st_size == 0
     manifest = orjson.loads(PathManager(config).manifest_path.read_bytes())
@@ -604,7 +599,7 @@ def test_a_stop_while_units_are_queued_starts_none_of_them(
     config = load_config(
         write_config(tmp_path, "http://127.0.0.1:9", max_concurrency=1, enable=enable)
     )
-    result = _collect_with(config, github)
+    result = _collect(config, github)
     assert result.outcome == "interrupted"
     assert result.exit_code == 130
     assert after_stop == []

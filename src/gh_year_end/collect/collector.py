@@ -409,7 +409,7 @@ class _Runner:
                 retry_failed=True, from_repo=request.from_repo
             )
         }
-        todo: list[tuple[Unit, EndpointProgress]] = []
+        todo: list[_Queued] = []
         done_units = 0
         records_done = 0
         for unit in units:

@@ -206,7 +206,8 @@ class RestClient:
             sleep=sleep,
             on_wait=on_wait,
         )
-        # Requests go straight to one pooled httpx transport: ghye follows redirects itself,
+        # Requests go straight to one pooled httpx transport (a given ``transport`` — tests —
+        # replaces it, and ``proxy`` with it): ghye follows redirects itself,
         # keeps no cookies and needs no auth flow, so AsyncClient's layer (URL merging, cookie
         # jar, hooks) would only cost CPU on every page. The token is a header of requests that
         # only ever go to api_url's origin: every URL passes _resolve/_check_origin (next
