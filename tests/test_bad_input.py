@@ -283,8 +283,8 @@ def test_a_rejected_token_exits_5_and_keeps_what_was_collected(
             environ={TOKEN_ENV: "ghp_0000revoked0000token"},
         ),
         5,
-        "error: GitHub rejected the token (401 Bad credentials) — check GITHUB_TOKEN (or the "
-        "variable named by github.auth.token_env): it may be wrong, expired or revoked",
+        f"error: GitHub rejected the token (401 Bad credentials) — check {TOKEN_ENV}: it may be "
+        "wrong, expired or revoked",
     )
     assert jsonl_files(folder) == before
     assert unit_state(folder, STOPPED_REPO, STOPPED_ENDPOINT).offset > 0

@@ -30,7 +30,7 @@ from gh_year_end.errors import (
     Unprocessable,
 )
 from gh_year_end.github import Page, RestClient, resolve_token
-from gh_year_end.github.client import RATE_LIMIT_RETRIES
+from gh_year_end.github.client import RATE_LIMIT_RETRIES, token_variable
 from gh_year_end.github.ratelimit import MAX_WAIT_SECONDS
 
 TOKEN = "ghp_SECRETtoken0123456789abcdefABCDEF"
@@ -820,3 +820,21 @@ def test_token_absent_from_errors_and_logs(name: str, caplog: pytest.LogCaptureF
     assert TOKEN not in caplog.text
     for record in caplog.records:
         assert TOKEN not in record.getMessage()
+
+
+def test_a_rejected_token_names_the_variable_it_came_from() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return json_response(401, {"message": "Bad credentials"})
+
+    client = RestClient(
+        api_url=API, token=TOKEN, rate=rate_config(), token_name="ACME_GH_TOKEN",
+        transport=httpx.MockTransport(handler),
+    )  # fmt: skip
+    error = run(fail(client, "/user"))
+    assert str(error).startswith("GitHub rejected the token (401 Bad credentials) — check ACME_GH")
+
+
+def test_the_token_variable_is_the_configured_one_else_gh_token() -> None:
+    both = {"ACME_GH_TOKEN": "t", "GH_TOKEN": "u"}
+    assert token_variable("ACME_GH_TOKEN", both) == "ACME_GH_TOKEN"
+    assert token_variable("ACME_GH_TOKEN", {**both, "ACME_GH_TOKEN": " "}) == "GH_TOKEN"

@@ -51,7 +51,7 @@ from gh_year_end.errors import (
     Unavailable,
     is_unavailability,
 )
-from gh_year_end.github.client import Page, RestClient, resolve_token
+from gh_year_end.github.client import Page, RestClient, resolve_token, token_variable
 from gh_year_end.github.proxy import proxy_for
 from gh_year_end.signals import StopSignal
 from gh_year_end.storage.atomic import atomic_write_bytes
@@ -178,6 +178,7 @@ def run_collect(
             request,
             token=token,
             proxy=proxy_for(config.github.api_url, environ),
+            token_name=token_variable(config.github.auth.token_env, environ),
             events=events,
             command=command,
             install_signals=install_signals,
@@ -192,6 +193,7 @@ async def _collect(
     *,
     token: str,
     proxy: str | None,
+    token_name: str,
     events: EventSink,
     command: str,
     install_signals: bool,
@@ -219,6 +221,7 @@ async def _collect(
                 transport=transport,
                 on_wait=events.waiting,
                 proxy=proxy,
+                token_name=token_name,
             ) as client:
                 if not checkpoint.is_phase_complete("discovery"):
                     await _discover(run, client)

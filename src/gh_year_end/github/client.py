@@ -142,6 +142,11 @@ class ClientStats:
     max_in_flight: int
 
 
+def token_variable(token_env: str, environ: Mapping[str, str]) -> str:
+    """The name of the variable :func:`resolve_token` takes the token from (for messages)."""
+    return token_env if environ.get(token_env, "").strip() else "GH_TOKEN"
+
+
 def resolve_token(token_env: str, environ: Mapping[str, str]) -> str:
     """The token from ``environ[token_env]``, else ``GH_TOKEN`` (as the gh CLI does).
 
@@ -177,14 +182,17 @@ class RestClient:
         on_wait: Callable[[str, float], None] | None = None,
         rng: random.Random | None = None,
         proxy: str | None = None,
+        token_name: str = "GITHUB_TOKEN",  # noqa: S107 — a variable name, not a secret
     ) -> None:
+        # ``token_name``: the environment variable the token came from, named in messages.
         if not token:
             raise TokenMissing(_MISSING_MESSAGE)
         if _TOKEN_RE.match(token) is None:
             raise AuthenticationFailed(
                 "the GitHub token holds spaces or characters a token cannot have — check "
-                "GITHUB_TOKEN (or the variable named by github.auth.token_env)"
+                f"{token_name}"
             )
+        self._token_name = token_name
         base = without_credentials(api_url.strip()).rstrip("/")
         origin = origin_of(base)
         if origin is None:
@@ -266,6 +274,7 @@ class RestClient:
             on_wait=on_wait,
             rng=rng,
             proxy=proxy_for(config.github.api_url, environ),
+            token_name=token_variable(config.github.auth.token_env, environ),
         )
 
     def __repr__(self) -> str:
@@ -604,8 +613,7 @@ class RestClient:
             error = AuthenticationFailed(
                 self._scrub(
                     f"GitHub rejected the token (401 {message or 'Bad credentials'}) — check "
-                    "GITHUB_TOKEN (or the variable named by github.auth.token_env): it may be "
-                    "wrong, expired or revoked"
+                    f"{self._token_name}: it may be wrong, expired or revoked"
                 )
             )
             # AuthenticationFailed is an AuthError (exit 5), not a GitHubError; it carries the
