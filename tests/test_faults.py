@@ -220,7 +220,8 @@ def test_requests_abandoned_after_a_timeout_keep_server_concurrency_within_max_c
 
 
 def test_a_secondary_limit_below_max_concurrency_is_waited_out(tmp_path: Path) -> None:
-    settings = replace(DATA, pulls=30, max_concurrent=3, secondary_retry_after=1)
+    # 50 ms answers: the first requests of the four units that start together surely overlap.
+    settings = replace(DATA, pulls=30, max_concurrent=3, secondary_retry_after=1, latency=0.05)
     outcome = collect_through(tmp_path, settings)
     assert outcome.stats["secondary_limited"] >= 1  # the limit really was met
     assert_exact_dataset(outcome)
