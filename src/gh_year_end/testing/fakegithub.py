@@ -15,7 +15,8 @@ or from a shell (prints "fake GitHub listening on <base_url>", serves until SIGI
 
 Request pipeline of a data route (anything not under ``/_fake/``), in this order:
 auth (401) → secondary limit (403 + Retry-After) → primary limit (403/429) → fault → route,
-then ``latency`` (+ ``slow_seconds`` for a "slow" fault) before the answer is written.
+then the answer is written ``latency`` (+ ``slow_seconds`` for a "slow" fault) after the request
+came in — the fake's own work counts towards that time.
 
 Introspection needs no token, is never delayed or faulted, and is served both at the root and
 under the prefix: GET /_fake/stats, GET /_fake/log, GET /_fake/totals,
@@ -740,7 +741,8 @@ class FakeGitHub:
             self._stats.clear()
 
     def log(self) -> list[dict[str, Any]]:
-        """The last ``log_size`` data requests: no, method, target, status, fault, endpoint."""
+        """The last ``log_size`` data requests: no, method, target, status, fault, endpoint,
+        connection (an id per client connection), received and answered (``time.monotonic()``)."""
         with self._stats.lock:
             return list(self._log)
 
