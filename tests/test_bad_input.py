@@ -19,7 +19,6 @@ import subprocess
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,10 @@ from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.storage.lock import RunLock
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from gh_year_end.testing.harness import (
+    SINCE,
     TEST_TOKEN,
     TOKEN_ENV,
+    UNTIL,
     checkpoint_problems,
     compare_with_expected,
     config_text,
@@ -46,8 +47,6 @@ from gh_year_end.testing.harness import (
     write_config,
 )
 
-SINCE = datetime(2025, 1, 1, tzinfo=UTC)
-UNTIL = datetime(2026, 1, 1, tzinfo=UTC)
 ENV = {TOKEN_ENV: TEST_TOKEN}
 # commits take two pages per repo, so a unit can stop between them.
 SETTINGS = FakeSettings(

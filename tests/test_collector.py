@@ -36,16 +36,16 @@ from gh_year_end.storage.lock import RunLock
 from gh_year_end.storage.paths import PathManager
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from gh_year_end.testing.harness import (
+    SINCE,
     TEST_TOKEN,
     TOKEN_ENV,
+    UNTIL,
     compare_with_expected,
     file_sha256,
     read_dataset,
     write_config,
 )
 
-SINCE = datetime(2025, 1, 1, tzinfo=UTC)
-UNTIL = datetime(2026, 1, 1, tzinfo=UTC)
 ENV = {TOKEN_ENV: TEST_TOKEN}
 SMALL = FakeSettings(
     repos=6,

@@ -15,7 +15,6 @@ import subprocess
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,9 @@ import pytest
 
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from gh_year_end.testing.harness import (
+    SINCE,
     TEST_TOKEN,
+    UNTIL,
     checkpoint_problems,
     compare_with_expected,
     manifest_problems,
@@ -34,8 +35,6 @@ from gh_year_end.testing.harness import (
     write_config,
 )
 
-SINCE = datetime(2025, 1, 1, tzinfo=UTC)
-UNTIL = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_CONCURRENCY = 4
 MAX_RUNS = 10
 # Two repos; commits and issue comments take two pages each, pulls one, reviews one request per

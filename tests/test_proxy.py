@@ -3,7 +3,6 @@ ALL_PROXY, NO_PROXY — curl's rules), and directly when it names none."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,9 @@ import pytest
 from gh_year_end.github.proxy import proxy_for
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from gh_year_end.testing.harness import (
+    SINCE,
     TEST_TOKEN,
+    UNTIL,
     compare_with_expected,
     ghye_env,
     read_dataset,
@@ -21,7 +22,6 @@ from gh_year_end.testing.harness import (
 )
 
 GITHUB = "https://api.github.com"
-SINCE, UNTIL = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_no_proxy_variables_mean_a_direct_connection() -> None:

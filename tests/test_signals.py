@@ -13,7 +13,6 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,7 +21,9 @@ import pytest
 from gh_year_end.storage.lock import holder_state, read_owner
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from gh_year_end.testing.harness import (
+    SINCE,
     TEST_TOKEN,
+    UNTIL,
     OutputWatcher,
     checkpoint_problems,
     compare_with_expected,
@@ -35,8 +36,6 @@ from gh_year_end.testing.harness import (
     write_config,
 )
 
-SINCE: Final = datetime(2025, 1, 1, tzinfo=UTC)
-UNTIL: Final = datetime(2026, 1, 1, tzinfo=UTC)
 SETTINGS: Final = FakeSettings(
     repos=10,
     pulls=12,

@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,7 +31,9 @@ from gh_year_end.storage.checkpoint import CheckpointManager
 from gh_year_end.storage.lock import holder_state, read_owner
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from gh_year_end.testing.harness import (
+    SINCE,
     TEST_TOKEN,
+    UNTIL,
     checkpoint_problems,
     compare_with_expected,
     data_bytes,
@@ -44,8 +45,6 @@ from gh_year_end.testing.harness import (
     write_config,
 )
 
-SINCE: Final = datetime(2025, 1, 1, tzinfo=UTC)
-UNTIL: Final = datetime(2026, 1, 1, tzinfo=UTC)
 # 8 kept repos (repo 3 is a fork, 5 archived), ~1,400 records of the window: two pages per
 # listing unit and one page per pull request for reviews — ~120 page commits, 1-2 s of work.
 SETTINGS: Final = FakeSettings(

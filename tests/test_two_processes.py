@@ -12,7 +12,6 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -22,7 +21,9 @@ import pytest
 from gh_year_end.storage.lock import holder_state, read_owner
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from gh_year_end.testing.harness import (
+    SINCE,
     TEST_TOKEN,
+    UNTIL,
     OutputWatcher,
     checkpoint_problems,
     compare_with_expected,
@@ -34,8 +35,6 @@ from gh_year_end.testing.harness import (
     write_config,
 )
 
-SINCE: Final = datetime(2025, 1, 1, tzinfo=UTC)
-UNTIL: Final = datetime(2026, 1, 1, tzinfo=UTC)
 SETTINGS: Final = FakeSettings(
     repos=6,
     pulls=10,

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -29,6 +30,9 @@ TEST_TOKEN: Final = "ghye-test-token-0123456789"  # noqa: S105 — the fake serv
 TOKEN_ENV: Final = "GHYE_TEST_TOKEN"  # noqa: S105 — a variable name, not a secret
 NEXT_PAGE: Final = "https://api.github.com/repositories/1/pulls?page="
 _PROXY_VARS: Final = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
+# The window of config_text's default year (2025): what the fake's expected ids are asked for.
+SINCE: Final = datetime(2025, 1, 1, tzinfo=UTC)
+UNTIL: Final = datetime(2026, 1, 1, tzinfo=UTC)
 ENDPOINTS: Final = ("pulls", "issues", "issue_comments", "review_comments", "reviews", "commits")
 
 
