@@ -46,6 +46,7 @@ from gh_year_end.github.links import (
     origin_text,
     without_credentials,
 )
+from gh_year_end.github.network import with_readable_check
 from gh_year_end.github.proxy import proxy_for
 from gh_year_end.github.ratelimit import (
     ANNOUNCE_AFTER_SECONDS,
@@ -220,10 +221,8 @@ class RestClient:
         # jar, hooks) would only cost CPU on every page. The token is a header of requests that
         # only ever go to api_url's origin: every URL passes _resolve/_check_origin (next
         # links, redirects) before it is sent.
-        self._transport: httpx.AsyncBaseTransport = (
-            transport
-            if transport is not None
-            else httpx.AsyncHTTPTransport(
+        if transport is None:
+            pooled = httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(
                     max_connections=rate.max_concurrency,
                     max_keepalive_connections=rate.max_concurrency,
@@ -232,7 +231,9 @@ class RestClient:
                 http2=False,
                 proxy=proxy,
             )
-        )
+            with_readable_check(pooled)
+            transport = pooled
+        self._transport: httpx.AsyncBaseTransport = transport
         self._headers = httpx.Headers(
             {
                 "Accept": "application/vnd.github+json",

@@ -1,0 +1,131 @@
+"""The network backend under httpx's pool: idle connections the server closed are not reused."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpcore
+import httpx
+
+from gh_year_end.config import RateLimitConfig
+from gh_year_end.github import RestClient
+from gh_year_end.github.network import (
+    ReadableCheckBackend,
+    ReadableCheckStream,
+    with_readable_check,
+)
+
+TOKEN = "ghp_SECRETtoken0123456789abcdefABCDEF"
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"
+
+
+class _SocketOnly(httpcore.AsyncNetworkStream):
+    """An inner stream that only knows its socket (and says so for anything else)."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.asked: list[str] = []
+
+    def get_extra_info(self, info: str) -> Any:
+        self.asked.append(info)
+        return self.sock if info == "socket" else f"inner:{info}"
+
+
+def test_an_open_idle_socket_is_not_readable_and_one_the_peer_closed_is() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        inner = _SocketOnly(ours)
+        stream = ReadableCheckStream(inner)
+        assert stream.get_extra_info("is_readable") is False
+        theirs.close()
+        assert stream.get_extra_info("is_readable") is True
+        assert inner.asked == ["socket"]  # answered without the inner backend's costly path
+    finally:
+        ours.close()
+
+
+def test_a_closed_socket_counts_as_readable_so_the_pool_drops_it() -> None:
+    ours, theirs = socket.socketpair()
+    stream = ReadableCheckStream(_SocketOnly(ours))
+    ours.close()
+    theirs.close()
+    assert stream.get_extra_info("is_readable") is True
+
+
+def test_other_questions_go_to_the_inner_stream() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        stream = ReadableCheckStream(_SocketOnly(ours))
+        assert stream.get_extra_info("server_addr") == "inner:server_addr"
+        assert stream.get_extra_info("socket") is ours
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_stream_without_a_socket_asks_the_inner_stream() -> None:
+    inner = _SocketOnly(None)
+    stream = ReadableCheckStream(inner)
+    assert stream.get_extra_info("is_readable") == "inner:is_readable"
+
+
+def test_ghyes_transport_has_the_check_installed() -> None:
+    client = RestClient(api_url="http://127.0.0.1:9", token=TOKEN, rate=RateLimitConfig())
+    transport = client._transport
+    assert isinstance(transport, httpx.AsyncHTTPTransport)
+    assert isinstance(transport._pool._network_backend, ReadableCheckBackend)
+    assert with_readable_check(transport) is True  # a second call does not wrap it twice
+    backend = transport._pool._network_backend
+    assert isinstance(backend, ReadableCheckBackend)
+    assert not isinstance(backend._inner, ReadableCheckBackend)
+
+
+def test_a_transport_without_a_pool_is_left_alone() -> None:
+    assert with_readable_check(httpx.MockTransport(lambda r: httpx.Response(200))) is False
+
+
+@asynccontextmanager
+async def _closing_server() -> AsyncIterator[tuple[str, list[int]]]:
+    """Answers one request per connection, then closes it: a keep-alive the server ended."""
+    connections: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(len(connections))
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(ANSWER)
+            await writer.drain()
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", connections
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_reused() -> None:
+    async def scenario() -> tuple[list[int], list[int], int]:
+        async with _closing_server() as (url, connections):
+            client = RestClient(api_url=url, token=TOKEN, rate=RateLimitConfig())
+            async with client:
+                statuses = []
+                for _ in range(3):
+                    page = await client.get_page("/things")
+                    statuses.append(page.meta.status)
+                    await asyncio.sleep(0.05)  # the server's FIN arrives while the pool idles
+            return statuses, connections, client.stats.retries
+
+    statuses, connections, retries = asyncio.run(scenario())
+    assert statuses == [200, 200, 200]
+    # Each request found its idle connection closed and dialled a new one: none was sent on a
+    # dead connection and retried after the failure.
+    assert (len(connections), retries) == (3, 0)
