@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,13 @@ import pytest
 from gh_year_end.config import Config
 from gh_year_end.errors import DataFileMismatch
 from gh_year_end.storage import CheckpointManager
-from gh_year_end.storage.manifest import CHUNK, build_manifest, hash_prefix, write_manifest
+from gh_year_end.storage.manifest import (
+    CHUNK,
+    build_manifest,
+    digest_file,
+    hash_prefix,
+    write_manifest,
+)
 from gh_year_end.storage.paths import PathManager
 from gh_year_end.testing.harness import commit_page
 
@@ -153,3 +160,45 @@ def test_hashing_streams_in_chunks_with_flat_memory(tmp_path: Path) -> None:
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
     assert lines == size // len(line)
     assert peak < 3 * CHUNK < size  # one chunk in memory at a time, not the 8 MiB file
+
+
+def test_a_file_hashed_when_its_unit_ended_is_not_read_again(
+    collected: tuple[CheckpointManager, PathManager], config: Config
+) -> None:
+    cp, paths = collected
+    path = paths.raw_path("pulls", "acme/one")
+    digest = digest_file(path, path.stat().st_size)
+    assert digest is not None
+    assert (digest.sha256, digest.lines) == hash_prefix(path, path.stat().st_size)
+    # A digest with the same length, size and mtime is taken as it is (so a marked one shows).
+    known = {path: replace(digest, sha256="0" * 64)}
+    manifest = build_manifest(
+        cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=known
+    )
+    assert manifest["files"][0]["sha256"] == "0" * 64
+
+
+def test_a_file_changed_after_it_was_hashed_is_hashed_again(
+    collected: tuple[CheckpointManager, PathManager], config: Config
+) -> None:
+    cp, paths = collected
+    path = paths.raw_path("pulls", "acme/one")
+    committed = path.read_bytes()
+    digest = digest_file(path, len(committed))
+    assert digest is not None
+    with path.open("ab") as handle:  # bytes past the commit: size and mtime move
+        handle.write(b'{"uncommitted": true}\n')
+    known = {path: replace(digest, sha256="0" * 64)}
+    manifest = build_manifest(
+        cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=known
+    )
+    assert manifest["files"][0]["sha256"] == hashlib.sha256(committed).hexdigest()
+    stale = {path: replace(digest, sha256="0" * 64, length=digest.length - 1)}
+    manifest = build_manifest(
+        cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=stale
+    )
+    assert manifest["files"][0]["sha256"] == hashlib.sha256(committed).hexdigest()
+
+
+def test_digest_of_a_missing_file_is_none(tmp_path: Path) -> None:
+    assert digest_file(tmp_path / "gone.jsonl", 10) is None

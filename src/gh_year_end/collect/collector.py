@@ -57,7 +57,7 @@ from gh_year_end.signals import StopSignal
 from gh_year_end.storage.atomic import atomic_write_bytes
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
 from gh_year_end.storage.jsonl import JSONLWriter, committed_size
-from gh_year_end.storage.manifest import build_manifest, write_manifest
+from gh_year_end.storage.manifest import FileDigest, build_manifest, digest_file, write_manifest
 from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
 
 SOURCE = "github_rest"
@@ -152,6 +152,8 @@ class _Run:
     started_at: datetime
     continued: bool = False
     tally: _Tally = field(default_factory=_Tally)
+    digests: dict[Path, FileDigest] = field(default_factory=dict)
+    """Files of the units that completed in this run, hashed then for the manifest."""
 
 
 def run_collect(
@@ -385,6 +387,7 @@ class _Runner:
         self.events = run.events
         self.stop = run.stop
         self.tally = run.tally
+        self.digests = run.digests
         self.window: Window = window_of(run.config)
         self.concurrency = run.config.rate_limit.max_concurrency
         self.executor = ThreadPoolExecutor(
@@ -735,6 +738,11 @@ class _Runner:
                 cursor=step.cursor,
                 complete=step.complete,
             )
+            if step.complete and offset > 0:
+                # The file is final: hashed now, while requests are in flight, not at the end.
+                digest = digest_file(writer.path, offset)
+                if digest is not None:
+                    self.digests[writer.path] = digest
 
         return asyncio.get_running_loop().run_in_executor(self.executor, commit)
 
@@ -963,6 +971,7 @@ def _finish(
             started_at=run.started_at,
             finished_at=datetime.now(UTC),
             tool_version=__version__,
+            known=run.digests,
         )
         write_manifest(paths.manifest_path, manifest)
         manifest_path = paths.manifest_path

@@ -3,13 +3,19 @@
 Written once every unit has ended. Each data file is listed with its record count, size and
 sha256 — hashed in fixed-size chunks, so memory stays flat however large the file — and every
 unit that ended unavailable or failed is listed with its reason.
+
+A run hashes each unit's file as the unit completes (:func:`digest_file`, in a commit thread
+while other requests are in flight), so that building the manifest at the end mostly checks a
+stat per file instead of reading every file again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -17,7 +23,7 @@ from typing import Any, Final
 import orjson
 
 from gh_year_end.config import Config
-from gh_year_end.errors import DataFileMismatch
+from gh_year_end.errors import DataFileMismatch, StorageError
 from gh_year_end.storage.atomic import atomic_write_bytes, iso_z, storage_error
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.storage.jsonl import committed_size
@@ -51,6 +57,43 @@ def hash_prefix(path: Path, size: int) -> tuple[str, int]:
     return digest.hexdigest(), lines
 
 
+@dataclass(frozen=True)
+class FileDigest:
+    """sha256 and newline count of a file's first ``length`` bytes, and the file's stat then."""
+
+    length: int
+    sha256: str
+    lines: int
+    size: int
+    mtime_ns: int
+
+
+def digest_file(path: Path, length: int) -> FileDigest | None:
+    """Hash a finished unit's file now, for the manifest later; None if it cannot be read.
+
+    The stat is taken before the hash: if anything writes the file afterwards, its size or
+    mtime no longer match and the manifest hashes the file again.
+    """
+    try:
+        before = path.stat()
+        sha256, lines = hash_prefix(path, length)
+    except (DataFileMismatch, StorageError, OSError):
+        return None  # the manifest's own hashing reports it, if it is still so
+    return FileDigest(length, sha256, lines, before.st_size, before.st_mtime_ns)
+
+
+def _digest(path: Path, length: int, known: FileDigest | None) -> tuple[str, int]:
+    """(sha256, lines) of the first ``length`` bytes: ``known``'s if the file is unchanged."""
+    if known is not None and known.length == length:
+        try:
+            now = path.stat()
+        except OSError as exc:
+            raise storage_error(exc, path, action="reading") from exc
+        if (now.st_size, now.st_mtime_ns) == (known.size, known.mtime_ns):
+            return known.sha256, known.lines
+    return hash_prefix(path, length)
+
+
 def build_manifest(
     checkpoint: CheckpointManager,
     paths: PathManager,
@@ -59,8 +102,14 @@ def build_manifest(
     started_at: datetime,
     finished_at: datetime,
     tool_version: str,
+    known: Mapping[Path, FileDigest] | None = None,
 ) -> dict[str, Any]:
-    """The manifest of the collection ``checkpoint`` describes (files hashed up to their commit)."""
+    """The manifest of the collection ``checkpoint`` describes (files hashed up to their commit).
+
+    ``known``: files already hashed when their unit ended (:func:`digest_file`); each is used
+    as is when its length, size and mtime still match, and hashed again otherwise.
+    """
+    known = known or {}
     listed: list[tuple[str, str, Path, int]] = []
     unavailable: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
@@ -83,7 +132,7 @@ def build_manifest(
         listed.append((repo, endpoint, path, state.offset if state.offset > 0 else size))
     # hashlib and file reads let go of the GIL: the files are hashed side by side.
     with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="manifest") as pool:
-        hashed = list(pool.map(lambda item: hash_prefix(item[2], item[3]), listed))
+        hashed = list(pool.map(lambda item: _digest(item[2], item[3], known.get(item[2])), listed))
     files: list[dict[str, Any]] = []
     total_records = total_bytes = 0
     for (repo, endpoint, path, length), (sha256, records) in zip(listed, hashed, strict=True):
