@@ -130,6 +130,8 @@ class Measured:
     stderr: str
     rss_samples: tuple[tuple[float, float], ...] = ()
     """(seconds since start, VmRSS MB) every ``sample_every`` seconds, when asked for."""
+    steal: float = 0.0
+    """CPU seconds stolen from this machine by its hypervisor while the process ran."""
 
     @property
     def cpu(self) -> float:
@@ -153,6 +155,7 @@ def measure_process(
     folder.mkdir(parents=True, exist_ok=True)
     out_path, err_path = folder / f"{name}.stdout", folder / f"{name}.stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
+        steal_before = machine_steal()
         started = time.perf_counter()
         proc = subprocess.Popen(list(argv), env=dict(env), stdout=out, stderr=err, cwd=REPO_ROOT)
         # A blocking wait4 costs no CPU while the measured process runs; a timer ends a hang.
@@ -172,6 +175,7 @@ def measure_process(
             killer.cancel()
             done.set()
         wall = time.perf_counter() - started
+        steal = machine_steal() - steal_before
         if sampler is not None:
             sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
@@ -184,7 +188,22 @@ def measure_process(
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
         rss_samples=tuple(samples),
+        steal=steal,
     )
+
+
+def machine_steal() -> float:
+    """CPU seconds the hypervisor gave to others, summed over this machine's CPUs (0 if unknown).
+
+    The "steal" column of /proc/stat's ``cpu`` line: time a virtual CPU wanted to run and could
+    not. A round that saw much of it ran on a slower machine than the others.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _sample_rss(

@@ -166,7 +166,10 @@ def main() -> int:
         f" (fake saw at most {r.max_inflight} in flight), {r.records:,} records"
     )
     for n, m in enumerate(r.runs):
-        print(f"round {n + 1}: elapsed {m.wall:.2f} s (cpu {m.cpu:.2f} s), {m.wall / r.ideal:.3f}x")
+        print(
+            f"round {n + 1}: elapsed {m.wall:.2f} s (cpu {m.cpu:.2f} s: user {m.user:.2f},"
+            f" system {m.system:.2f}; machine steal {m.steal:.2f} s), {m.wall / r.ideal:.3f}x"
+        )
     print(f"ideal {r.ideal:.2f} s, median elapsed {r.run.wall:.2f} s (cpu {r.run.cpu:.2f} s)")
     if r.control is not None:
         print(

@@ -82,16 +82,17 @@ def digest_file(path: Path, length: int) -> FileDigest | None:
     return FileDigest(length, sha256, lines, before.st_size, before.st_mtime_ns)
 
 
-def _digest(path: Path, length: int, known: FileDigest | None) -> tuple[str, int]:
-    """(sha256, lines) of the first ``length`` bytes: ``known``'s if the file is unchanged."""
-    if known is not None and known.length == length:
-        try:
-            now = path.stat()
-        except OSError as exc:
-            raise storage_error(exc, path, action="reading") from exc
-        if (now.st_size, now.st_mtime_ns) == (known.size, known.mtime_ns):
-            return known.sha256, known.lines
-    return hash_prefix(path, length)
+def _unchanged(path: Path, length: int, known: FileDigest | None) -> tuple[str, int] | None:
+    """``known``'s (sha256, lines) if it is of this length and the file is unchanged since."""
+    if known is None or known.length != length:
+        return None
+    try:
+        now = path.stat()
+    except OSError as exc:
+        raise storage_error(exc, path, action="reading") from exc
+    if (now.st_size, now.st_mtime_ns) != (known.size, known.mtime_ns):
+        return None
+    return known.sha256, known.lines
 
 
 def build_manifest(
@@ -130,12 +131,21 @@ def build_manifest(
             continue
         # Bytes past the commit are a page that never committed: not part of the dataset.
         listed.append((repo, endpoint, path, state.offset if state.offset > 0 else size))
-    # hashlib and file reads let go of the GIL: the files are hashed side by side.
-    with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="manifest") as pool:
-        hashed = list(pool.map(lambda item: _digest(item[2], item[3], known.get(item[2])), listed))
+    hashed: list[tuple[str, int] | None] = [
+        _unchanged(path, n, known.get(path)) for *_, path, n in listed
+    ]
+    stale = [(at, item) for at, item in enumerate(listed) if hashed[at] is None]
+    if stale:
+        # hashlib and file reads let go of the GIL: the files are hashed side by side.
+        with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="manifest") as pool:
+            fresh = pool.map(lambda job: hash_prefix(job[1][2], job[1][3]), stale)
+            for (at, _), result in zip(stale, fresh, strict=True):
+                hashed[at] = result
     files: list[dict[str, Any]] = []
     total_records = total_bytes = 0
-    for (repo, endpoint, path, length), (sha256, records) in zip(listed, hashed, strict=True):
+    for (repo, endpoint, path, length), digest in zip(listed, hashed, strict=True):
+        assert digest is not None
+        sha256, records = digest
         files.append(
             {
                 "path": paths.relative(path),
