@@ -8,14 +8,15 @@ requests × latency / concurrency (requests counted by the fake). Figure: the wa
 dominated by round trips, as a real collection is.
 
 The machine's own noise moves one run by a few percent (other tenants, page cache, timers), so
-the run is repeated (``--rounds``, 3 by default) against the same fake and the median is the
-figure; every round is printed.
+the run is repeated (``--rounds``, 5 by default) against the same fake and the median is the
+figure; every round is printed with its CPU time and the hypervisor's steal time during it
+(CPU the machine wanted and did not get: the rounds with the most steal are the slow ones).
 
 ``--control`` also replays the very same requests with the bare httpx loop of overhead.py
 (same concurrency, each unit's pages in sequence, no dependencies between units): the ratio a
 client that does nothing but fetch reaches against this fake on this machine.
 
-    .venv/bin/python bench/latency.py [--latency 0.05 --repos 200 --concurrency 8] [--rounds 3]
+    .venv/bin/python bench/latency.py [--latency 0.05 --repos 200 --concurrency 8] [--rounds 5]
                                       [--control]
 """
 
@@ -80,7 +81,7 @@ def run(
     latency: float = 0.05,
     repos: int = 200,
     concurrency: int = 8,
-    rounds: int = 3,
+    rounds: int = 5,
     control: bool = False,
 ) -> LatencyResult:
     """Collect ``repos`` repos through a fake that answers after ``latency`` seconds."""
@@ -151,7 +152,7 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--repos", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3, help="runs; the median is the figure")
+    parser.add_argument("--rounds", type=int, default=5, help="runs; the median is the figure")
     parser.add_argument("--control", action="store_true", help="also time the bare loop")
     args = parser.parse_args()
     r = run(

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpcore
 import httpx
+import pytest
 
 from gh_year_end.config import RateLimitConfig
 from gh_year_end.github import RestClient
@@ -129,3 +135,78 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_reused() -> N
     # Each request found its idle connection closed and dialled a new one: none was sent on a
     # dead connection and retried after the failure.
     assert (len(connections), retries) == (3, 0)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1 (made with the openssl command)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_over_tls_requests_reuse_one_wrapped_connection(tls_files: tuple[Path, Path]) -> None:
+    # What the check can see over TLS is what httpcore's own backend sees: the TLS layer reads
+    # ahead from the socket, so a server's close_notify on an idle connection is not visible
+    # there either (tried: httpcore's AnyIOBackend reuses that connection the same way). This
+    # test holds the TLS path itself: start_tls through the wrapper, keep-alive reuse, and an
+    # idle open connection not taken for a closed one.
+    cert, key = tls_files
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    client_side = ssl.create_default_context(cafile=str(cert))
+
+    async def scenario() -> tuple[list[int], int, list[Any]]:
+        connections: list[int] = []
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connections.append(len(connections))
+            try:
+                while True:
+                    await reader.readuntil(b"\r\n\r\n")
+                    writer.write(ANSWER)
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+                with contextlib.suppress(ConnectionError, ssl.SSLError):
+                    await writer.wait_closed()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_side)
+        port = server.sockets[0].getsockname()[1]
+        backend = ReadableCheckBackend(httpcore.AnyIOBackend())
+        statuses: list[int] = []
+        streams: list[Any] = []
+        try:
+            async with httpcore.AsyncConnectionPool(
+                ssl_context=client_side, network_backend=backend
+            ) as pool:
+                for _ in range(3):
+                    response = await pool.request("GET", f"https://127.0.0.1:{port}/things")
+                    statuses.append(response.status)
+                    await asyncio.sleep(0.02)
+                    for connection in pool.connections:
+                        stream = connection._connection._network_stream  # type: ignore[attr-defined]
+                        streams.append((type(stream), stream.get_extra_info("is_readable")))
+                        assert stream.get_extra_info("ssl_object") is not None
+        finally:
+            server.close()
+            await server.wait_closed()
+        return statuses, len(connections), streams
+
+    statuses, dialled, streams = asyncio.run(scenario())
+    assert statuses == [200, 200, 200]
+    assert dialled == 1  # kept alive over TLS: the open idle connection was not dropped
+    assert streams == [(ReadableCheckStream, False)] * 3  # the stream after start_tls is ours

@@ -9,6 +9,11 @@ loop per page (about 0.35 ms of the ~3 ms a request costs the loop, measured wit
 bench row c). This wrapper answers the same question with one ``poll(0)`` on a poll object
 made once per connection, and hands everything else — connecting, TLS, reads, writes, timeouts
 and their exceptions — to the backend httpx chose, unchanged.
+
+It sees what httpcore's own check sees, no more: a plain connection the server closed, yes;
+over TLS, the close_notify a server sends first is read off the socket by the TLS layer, so
+neither check notices it (tests/test_network.py); the request sent on such a connection fails
+and the client retries it like any dropped connection.
 """
 
 from __future__ import annotations
