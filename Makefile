@@ -18,7 +18,7 @@ install: $(STAMP)
 # with PYTHONDONTWRITEBYTECODE set every `ghye` run would compile them again (~0.1 s a start).
 # Stale files are harmless: Python checks each against its source. Up to date, this is ~50 ms.
 bytecode: $(STAMP)
-	$(PY) -m compileall -q src >/dev/null
+	$(PY) -m compileall -q src
 
 test: bytecode
 	$(PY) -m pytest -q -p no:cacheprovider

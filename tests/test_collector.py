@@ -110,6 +110,22 @@ def test_manifest_describes_every_file_exactly(tmp_path: Path, fake: FakeGitHub)
         assert entry["records"] == len(path.read_bytes().splitlines())
 
 
+def test_a_runs_manifest_reads_no_file_again_at_the_end(
+    tmp_path: Path, fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every file was hashed as its unit completed: building the manifest needs no hashing pool.
+    def no_pool(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the manifest hashed a file again")
+
+    monkeypatch.setattr("gh_year_end.storage.manifest.ThreadPoolExecutor", no_pool)
+    config = _config(tmp_path, fake)
+    assert _collect(config).outcome == "complete"
+    paths = PathManager(config)
+    files = orjson.loads(paths.manifest_path.read_bytes())["files"]
+    assert files
+    assert all(e["sha256"] == file_sha256(paths.target_dir / e["path"]) for e in files)
+
+
 def test_second_collect_says_already_complete_without_a_request(
     tmp_path: Path, fake: FakeGitHub
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -198,6 +200,32 @@ def test_a_file_changed_after_it_was_hashed_is_hashed_again(
         cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=stale
     )
     assert manifest["files"][0]["sha256"] == hashlib.sha256(committed).hexdigest()
+
+
+def test_a_same_size_rewrite_with_its_mtime_put_back_is_hashed_again(
+    collected: tuple[CheckpointManager, PathManager], config: Config
+) -> None:
+    cp, paths = collected
+    path = paths.raw_path("pulls", "acme/one")
+    original = path.read_bytes()
+    digest = digest_file(path, len(original))
+    assert digest is not None
+    time.sleep(0.05)  # past the kernel file clock's tick, so the ctime can move
+    changed = original.replace(b"1", b"7")
+    assert len(changed) == len(original)
+    assert changed != original
+    path.write_bytes(changed)  # in place: same inode, same size
+    os.utime(path, ns=(digest.mtime_ns, digest.mtime_ns))  # as `cp -p` or `rsync -t` would
+    manifest = build_manifest(
+        cp,
+        paths,
+        config,
+        started_at=STARTED,
+        finished_at=FINISHED,
+        tool_version="x",
+        known={path: digest},
+    )
+    assert manifest["files"][0]["sha256"] == hashlib.sha256(changed).hexdigest()
 
 
 def test_digest_of_a_missing_file_is_none(tmp_path: Path) -> None:

@@ -54,12 +54,28 @@ def test_an_open_idle_socket_is_not_readable_and_one_the_peer_closed_is() -> Non
         ours.close()
 
 
-def test_a_closed_socket_counts_as_readable_so_the_pool_drops_it() -> None:
+def test_a_closed_socket_counts_as_readable_even_once_its_number_is_reused() -> None:
     ours, theirs = socket.socketpair()
     stream = ReadableCheckStream(_SocketOnly(ours))
     ours.close()
     theirs.close()
-    assert stream.get_extra_info("is_readable") is True
+    # The next sockets get the freed descriptor numbers: a poll on that number alone would now
+    # watch a stranger (open, idle, not readable) and keep a dead connection in the pool.
+    again, other = socket.socketpair()
+    try:
+        assert stream.get_extra_info("is_readable") is True
+    finally:
+        again.close()
+        other.close()
+
+
+def test_a_socket_closed_before_it_is_wrapped_is_asked_about_through_the_inner_stream() -> None:
+    ours, theirs = socket.socketpair()
+    ours.close()
+    theirs.close()
+    inner = _SocketOnly(ours)
+    stream = ReadableCheckStream(inner)  # no poll object for descriptor -1, no error
+    assert stream.get_extra_info("is_readable") == "inner:is_readable"
 
 
 def test_other_questions_go_to_the_inner_stream() -> None:

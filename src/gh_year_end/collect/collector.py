@@ -709,14 +709,14 @@ class _Runner:
             return never
         return asyncio.ensure_future(fetch())
 
-    async def _begin_commit(self, state: _Running, step: _Step) -> asyncio.Future[None]:
+    async def _begin_commit(self, state: _Running, step: _Step) -> asyncio.Future[int]:
         """Hand the page to a commit thread: write its lines, fsync, commit the checkpoint."""
         unit = state.unit
         # The in-progress mark goes first: it must never land on top of this page's commit.
         writer = await state.opening
         request_id = step.page.meta.request_id if step.page is not None else None
 
-        def commit() -> None:
+        def commit() -> int:
             for record in step.kept:
                 writer.write(
                     source=SOURCE,
@@ -738,11 +738,7 @@ class _Runner:
                 cursor=step.cursor,
                 complete=step.complete,
             )
-            if step.complete and offset > 0:
-                # The file is final: hashed now, while requests are in flight, not at the end.
-                digest = digest_file(writer.path, offset)
-                if digest is not None:
-                    self.digests[writer.path] = digest
+            return offset
 
         return asyncio.get_running_loop().run_in_executor(self.executor, commit)
 
@@ -755,7 +751,7 @@ class _Runner:
         )
         return records
 
-    async def _finish_commit(self, future: asyncio.Future[None], step: _Step) -> None:
+    async def _finish_commit(self, future: asyncio.Future[int], step: _Step) -> None:
         """Wait for a commit that has begun — it always finishes, even when we are stopped."""
         cancelled = False
         while not future.done():
@@ -781,25 +777,38 @@ class _Runner:
         self.tails.add(tail)
         tail.add_done_callback(self.tails.discard)
 
-    async def _tail(self, state: _Running, future: asyncio.Future[None], step: _Step) -> None:
+    async def _tail(self, state: _Running, future: asyncio.Future[int], step: _Step) -> None:
         unit = state.unit
         name = unit.endpoint.name
+        size = 0
         try:
             try:
                 await self._finish_commit(future, step)
             except DataFileMismatch as exc:
                 self._fail(unit, str(exc), retryable=False, unavailable=False)
             else:
+                size = future.result()
                 records = step.records_before + len(step.kept)
                 self.events.page_committed(unit.repo, name, step.page_no, len(step.kept), records)
                 self.events.unit_finished(unit.repo, name, "complete", None)
             finally:
                 _close_writer(state)
             self._unit_ended(unit)
+            if size > 0 and not self.stop.event.is_set():
+                # The file is final: hashed for the manifest now, while requests are in flight,
+                # once the units waiting on this one are queued. (run() awaits every tail
+                # before it shuts the executor down.)
+                self.executor.submit(self._digest, self.paths.raw_path(name, unit.repo), size)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
             self._fatal(exc)
+
+    def _digest(self, path: Path, size: int) -> None:
+        """Hash a completed unit's file for the manifest (a thread; a miss is hashed later)."""
+        digest = digest_file(path, size)
+        if digest is not None:
+            self.digests[path] = digest
 
     def _fail(self, unit: Unit, reason: str, *, retryable: bool, unavailable: bool) -> None:
         self.checkpoint.mark_repo_endpoint_failed(

@@ -45,10 +45,11 @@ class ReadableCheckStream(httpcore.AsyncNetworkStream):
         # anyio hands out asyncio's TransportSocket, which is not a socket.socket but has fileno().
         raw = inner.get_extra_info("socket")
         self._socket: _HasFileno | None = raw if isinstance(raw, _HasFileno) else None
-        self._poll: Any = None
-        if self._socket is not None and hasattr(select, "poll"):
+        self._poll: select.poll | None = None
+        fd = self._socket.fileno() if self._socket is not None else -1
+        if fd >= 0 and hasattr(select, "poll"):  # a socket closed already: ask the inner stream
             self._poll = select.poll()
-            self._poll.register(self._socket.fileno(), select.POLLIN)
+            self._poll.register(fd, select.POLLIN)
 
     @property
     def inner(self) -> httpcore.AsyncNetworkStream:

@@ -66,6 +66,8 @@ class FileDigest:
     lines: int
     size: int
     mtime_ns: int
+    ctime_ns: int  # unlike mtime, no tool can set it back
+    inode: int
 
 
 def digest_file(path: Path, length: int) -> FileDigest | None:
@@ -79,18 +81,36 @@ def digest_file(path: Path, length: int) -> FileDigest | None:
         sha256, lines = hash_prefix(path, length)
     except (DataFileMismatch, StorageError, OSError):
         return None  # the manifest's own hashing reports it, if it is still so
-    return FileDigest(length, sha256, lines, before.st_size, before.st_mtime_ns)
+    return FileDigest(
+        length,
+        sha256,
+        lines,
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ctime_ns,
+        before.st_ino,
+    )
 
 
 def _unchanged(path: Path, length: int, known: FileDigest | None) -> tuple[str, int] | None:
-    """``known``'s (sha256, lines) if it is of this length and the file is unchanged since."""
+    """``known``'s (sha256, lines) if it is of this length and the file is unchanged since.
+
+    Unchanged: the same inode, size, mtime and ctime. A write within one tick of the kernel's
+    file clock could hide from this; nothing in ghye writes a completed unit's file again, so
+    this only guards against changes from outside.
+    """
     if known is None or known.length != length:
         return None
     try:
         now = path.stat()
     except OSError as exc:
         raise storage_error(exc, path, action="reading") from exc
-    if (now.st_size, now.st_mtime_ns) != (known.size, known.mtime_ns):
+    if (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) != (
+        known.size,
+        known.mtime_ns,
+        known.ctime_ns,
+        known.inode,
+    ):
         return None
     return known.sha256, known.lines
 
@@ -131,21 +151,23 @@ def build_manifest(
             continue
         # Bytes past the commit are a page that never committed: not part of the dataset.
         listed.append((repo, endpoint, path, state.offset if state.offset > 0 else size))
-    hashed: list[tuple[str, int] | None] = [
-        _unchanged(path, n, known.get(path)) for *_, path, n in listed
-    ]
-    stale = [(at, item) for at, item in enumerate(listed) if hashed[at] is None]
+    hashed: dict[int, tuple[str, int]] = {}
+    stale: list[int] = []
+    for at, (*_, path, length) in enumerate(listed):
+        reused = _unchanged(path, length, known.get(path))
+        if reused is None:
+            stale.append(at)
+        else:
+            hashed[at] = reused
     if stale:
         # hashlib and file reads let go of the GIL: the files are hashed side by side.
         with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="manifest") as pool:
-            fresh = pool.map(lambda job: hash_prefix(job[1][2], job[1][3]), stale)
-            for (at, _), result in zip(stale, fresh, strict=True):
-                hashed[at] = result
+            fresh = pool.map(lambda at: hash_prefix(listed[at][2], listed[at][3]), stale)
+            hashed.update(zip(stale, fresh, strict=True))
     files: list[dict[str, Any]] = []
     total_records = total_bytes = 0
-    for (repo, endpoint, path, length), digest in zip(listed, hashed, strict=True):
-        assert digest is not None
-        sha256, records = digest
+    for at, (repo, endpoint, path, length) in enumerate(listed):
+        sha256, records = hashed[at]
         files.append(
             {
                 "path": paths.relative(path),
