@@ -51,11 +51,6 @@ class ReadableCheckStream(httpcore.AsyncNetworkStream):
             self._poll = select.poll()
             self._poll.register(fd, select.POLLIN)
 
-    @property
-    def inner(self) -> httpcore.AsyncNetworkStream:
-        """The wrapped stream."""
-        return self._inner
-
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
 

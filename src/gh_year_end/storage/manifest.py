@@ -4,9 +4,9 @@ Written once every unit has ended. Each data file is listed with its record coun
 sha256 — hashed in fixed-size chunks, so memory stays flat however large the file — and every
 unit that ended unavailable or failed is listed with its reason.
 
-A run hashes each unit's file as the unit completes (:func:`digest_file`, in a commit thread
-while other requests are in flight), so that building the manifest at the end mostly checks a
-stat per file instead of reading every file again.
+A run hashes each unit's file as the unit completes (:func:`digest_file`, a job on the commit
+threads while other requests are in flight), so that building the manifest at the end mostly
+checks a stat per file instead of reading every file again.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class FileDigest:
 def digest_file(path: Path, length: int) -> FileDigest | None:
     """Hash a finished unit's file now, for the manifest later; None if it cannot be read.
 
-    The stat is taken before the hash: if anything writes the file afterwards, its size or
-    mtime no longer match and the manifest hashes the file again.
+    The stat is taken before the hash: if anything writes the file afterwards, its inode, size,
+    mtime or ctime no longer match and the manifest hashes the file again.
     """
     try:
         before = path.stat()
@@ -128,7 +128,7 @@ def build_manifest(
     """The manifest of the collection ``checkpoint`` describes (files hashed up to their commit).
 
     ``known``: files already hashed when their unit ended (:func:`digest_file`); each is used
-    as is when its length, size and mtime still match, and hashed again otherwise.
+    as is when its length and stat still match (:func:`_unchanged`), and hashed again otherwise.
     """
     known = known or {}
     listed: list[tuple[str, str, Path, int]] = []
