@@ -18,6 +18,7 @@ from gh_year_end.errors import DataFileMismatch
 from gh_year_end.storage import CheckpointManager
 from gh_year_end.storage.manifest import (
     CHUNK,
+    FileDigest,
     build_manifest,
     digest_file,
     hash_prefix,
@@ -164,26 +165,36 @@ def test_hashing_streams_in_chunks_with_flat_memory(tmp_path: Path) -> None:
     assert peak < 3 * CHUNK < size  # one chunk in memory at a time, not the 8 MiB file
 
 
+def _first_sha256(
+    collected: tuple[CheckpointManager, PathManager],
+    config: Config,
+    known: dict[Path, FileDigest],
+) -> str:
+    """The sha256 the manifest lists for its first file (acme/one's pulls), given ``known``."""
+    cp, paths = collected
+    manifest = build_manifest(
+        cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=known
+    )
+    sha256: str = manifest["files"][0]["sha256"]
+    return sha256
+
+
 def test_a_file_hashed_when_its_unit_ended_is_not_read_again(
     collected: tuple[CheckpointManager, PathManager], config: Config
 ) -> None:
-    cp, paths = collected
+    paths = collected[1]
     path = paths.raw_path("pulls", "acme/one")
     digest = digest_file(path, path.stat().st_size)
     assert digest is not None
     assert (digest.sha256, digest.lines) == hash_prefix(path, path.stat().st_size)
-    # A digest with the same length, size and mtime is taken as it is (so a marked one shows).
-    known = {path: replace(digest, sha256="0" * 64)}
-    manifest = build_manifest(
-        cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=known
-    )
-    assert manifest["files"][0]["sha256"] == "0" * 64
+    # A digest whose length and stat still match is taken as it is (so a marked one shows).
+    assert _first_sha256(collected, config, {path: replace(digest, sha256="0" * 64)}) == "0" * 64
 
 
 def test_a_file_changed_after_it_was_hashed_is_hashed_again(
     collected: tuple[CheckpointManager, PathManager], config: Config
 ) -> None:
-    cp, paths = collected
+    paths = collected[1]
     path = paths.raw_path("pulls", "acme/one")
     committed = path.read_bytes()
     digest = digest_file(path, len(committed))
@@ -191,21 +202,15 @@ def test_a_file_changed_after_it_was_hashed_is_hashed_again(
     with path.open("ab") as handle:  # bytes past the commit: size and mtime move
         handle.write(b'{"uncommitted": true}\n')
     known = {path: replace(digest, sha256="0" * 64)}
-    manifest = build_manifest(
-        cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=known
-    )
-    assert manifest["files"][0]["sha256"] == hashlib.sha256(committed).hexdigest()
+    assert _first_sha256(collected, config, known) == hashlib.sha256(committed).hexdigest()
     stale = {path: replace(digest, sha256="0" * 64, length=digest.length - 1)}
-    manifest = build_manifest(
-        cp, paths, config, started_at=STARTED, finished_at=FINISHED, tool_version="x", known=stale
-    )
-    assert manifest["files"][0]["sha256"] == hashlib.sha256(committed).hexdigest()
+    assert _first_sha256(collected, config, stale) == hashlib.sha256(committed).hexdigest()
 
 
 def test_a_same_size_rewrite_with_its_mtime_put_back_is_hashed_again(
     collected: tuple[CheckpointManager, PathManager], config: Config
 ) -> None:
-    cp, paths = collected
+    paths = collected[1]
     path = paths.raw_path("pulls", "acme/one")
     original = path.read_bytes()
     digest = digest_file(path, len(original))
@@ -216,16 +221,7 @@ def test_a_same_size_rewrite_with_its_mtime_put_back_is_hashed_again(
     assert changed != original
     path.write_bytes(changed)  # in place: same inode, same size
     os.utime(path, ns=(digest.mtime_ns, digest.mtime_ns))  # as `cp -p` or `rsync -t` would
-    manifest = build_manifest(
-        cp,
-        paths,
-        config,
-        started_at=STARTED,
-        finished_at=FINISHED,
-        tool_version="x",
-        known={path: digest},
-    )
-    assert manifest["files"][0]["sha256"] == hashlib.sha256(changed).hexdigest()
+    assert _first_sha256(collected, config, {path: digest}) == hashlib.sha256(changed).hexdigest()
 
 
 def test_digest_of_a_missing_file_is_none(tmp_path: Path) -> None:
