@@ -7,6 +7,7 @@ import math
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,11 +22,14 @@ import pytest
 
 from gh_year_end.testing.fakedata import DataSpec, FakeData, parse_moment
 from gh_year_end.testing.fakegithub import (
+    DEFAULT_FAULT_KINDS,
     EMPTY_REPO_MESSAGE,
+    FAULT_KINDS,
     FORBIDDEN_MESSAGE,
     SECONDARY_MESSAGE,
     FakeGitHub,
     FakeSettings,
+    settings_from_args,
 )
 
 TOKEN = "test-token"
@@ -467,6 +471,299 @@ def test_injected_faults_match_paths(fake: FakeGitHub, client: httpx.Client) -> 
     client.post(f"{fake.origin}/_fake/inject", params={"kind": "502"})
     assert client.get("/user").status_code == 502
     assert client.get("/user").status_code == 200
+
+
+# --- answers that misbehave ------------------------------------------------------------------
+
+PAGED = "/repos/acme/repo-000/pulls?state=all&per_page=7"  # 15 pulls: 3 pages, a Link header
+
+
+def real_and_faulted(
+    fake: FakeGitHub, client: httpx.Client, kind: str, target: str
+) -> tuple[httpx.Response, httpx.Response]:
+    """The same GET answered normally, then with the fault ``kind`` injected."""
+    real = client.get(target)
+    fake.inject(kind, match=target)
+    return real, client.get(target)
+
+
+def raw_request(port: int, target: str) -> socket.socket:
+    """A socket that has sent one authenticated GET (HTTP/1.1, keep-alive) for ``target``."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+    head = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    sock.sendall(head.encode())
+    return sock
+
+
+def read_head(sock: socket.socket) -> tuple[list[str], bytes]:
+    """The status line and header lines, and whatever body bytes came with them."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection ended inside the head: {data!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head.decode("latin-1").split("\r\n"), rest
+
+
+def header_names(lines: list[str]) -> set[str]:
+    return {line.partition(":")[0].lower() for line in lines[1:]}
+
+
+def test_empty_fault_answers_200_with_no_body_and_every_real_header(
+    fake: FakeGitHub, client: httpx.Client
+) -> None:
+    real, empty = real_and_faulted(fake, client, "empty", PAGED)
+    assert empty.status_code == 200
+    assert empty.headers["content-length"] == "0"
+    assert empty.content == b""
+    assert empty.headers["link"] == real.headers["link"]
+    assert all(h in empty.headers for h in RATE_HEADERS)
+    assert fake.log()[-1]["fault"] == "empty"
+
+
+def test_null_fault_answers_200_with_the_body_null_and_the_real_link(
+    fake: FakeGitHub, client: httpx.Client
+) -> None:
+    real, null = real_and_faulted(fake, client, "null", PAGED + "&page=2")
+    assert null.status_code == 200
+    assert null.content == b"null"
+    assert null.headers["content-length"] == "4"
+    assert null.headers["link"] == real.headers["link"]
+    assert all(h in null.headers for h in RATE_HEADERS)
+
+
+def test_202_fault_answers_accepted_with_no_body_and_no_link(
+    fake: FakeGitHub, client: httpx.Client
+) -> None:
+    _real, accepted = real_and_faulted(fake, client, "202", PAGED + "&x=202")
+    assert accepted.status_code == 202
+    assert accepted.content == b""
+    assert accepted.headers["content-length"] == "0"
+    assert "link" not in accepted.headers
+    assert all(h in accepted.headers for h in RATE_HEADERS)
+
+
+def test_204_fault_answers_no_content_and_the_connection_stays_usable(
+    fake: FakeGitHub, client: httpx.Client
+) -> None:
+    _real, nothing = real_and_faulted(fake, client, "204", PAGED + "&x=204")
+    assert nothing.status_code == 204
+    assert nothing.content == b""
+    assert nothing.headers.get("content-length", "0") == "0"
+    assert "link" not in nothing.headers
+    assert all(h in nothing.headers for h in RATE_HEADERS)
+    assert client.get(PAGED).status_code == 200
+    log = fake.log()
+    assert log[-1]["connection"] == log[-2]["connection"]  # kept alive past the 204
+
+
+def test_eof_fault_sends_a_close_delimited_head_then_hangs_up(
+    fake: FakeGitHub, client: httpx.Client
+) -> None:
+    target = "/repos/acme/repo-000/issues?per_page=3&x=eof"
+    fake.inject("eof", match=target)
+    with raw_request(fake.port, target) as sock:
+        lines, rest = read_head(sock)
+        while chunk := sock.recv(65536):
+            rest += chunk
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert "content-length" not in header_names(lines)
+    assert "transfer-encoding" not in header_names(lines)
+    assert "Connection: close" in lines
+    assert rest == b""  # the connection ended right after the head
+    fake.inject("eof", match=target)
+    answer = client.get(target)  # read to the end of the connection: a 200 with nothing
+    assert (answer.status_code, answer.content) == (200, b"")
+    assert client.get(target).status_code == 200  # the client reconnects
+
+
+def test_trickle_fault_sends_the_body_a_byte_at_a_time_and_stops_when_the_client_leaves(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = FakeSettings(token=TOKEN, repos=1, trickle_seconds=0.1)
+    with FakeGitHub(settings) as server:
+        real = httpx.get(server.url("/user"), headers=AUTH).content
+        server.inject("trickle")
+        with raw_request(server.port, "/user") as sock:
+            lines, rest = read_head(sock)
+            assert lines[0] == "HTTP/1.1 200 OK"
+            assert f"Content-Length: {len(real)}" in lines
+            assert rest == b""  # the body does not come with the head
+            first = sock.recv(65536)
+            start = time.monotonic()
+            assert len(first) == 1  # one byte, then a pause
+            body = first
+            while len(body) < 3:
+                body += sock.recv(65536)
+            assert time.monotonic() - start >= 0.15  # two more bytes took two pauses
+            assert body == real[: len(body)]
+        # hung up mid-body: the fake stops writing at once, quietly, and serves on
+        deadline = time.monotonic() + 1
+        while server.stats()["inflight"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.stats()["inflight"] == 0
+        assert httpx.get(server.url("/user"), headers=AUTH).content == real
+    assert not [r for r in caplog.records if r.name == "asyncio"]
+
+
+def test_trickle_fault_ends_promptly_when_the_server_stops() -> None:
+    server = FakeGitHub(FakeSettings(token=TOKEN, repos=1, trickle_seconds=30)).start()
+    try:
+        server.inject("trickle")
+        with raw_request(server.port, "/user") as sock:
+            lines, _ = read_head(sock)
+            assert lines[0] == "HTTP/1.1 200 OK"
+            start = time.monotonic()
+            server.stop()
+            assert time.monotonic() - start < 1
+    finally:
+        server.stop()
+
+
+def test_cycle_fault_points_next_back_at_page_one(fake: FakeGitHub, client: httpx.Client) -> None:
+    repo_id = client.get("/repos/acme/repo-000").json()["id"]
+    base = f"{fake.base_url}/repositories/{repo_id}/pulls?state=all&per_page=7"
+    real, cycled = real_and_faulted(fake, client, "cycle", PAGED + "&page=2")
+    assert cycled.json() == real.json()
+    assert cycled.headers["link"] == (
+        f'<{base}&page=1>; rel="prev", <{base}&page=1>; rel="next", '
+        f'<{base}&page=3>; rel="last", <{base}&page=1>; rel="first"'
+    )
+    _, last = real_and_faulted(fake, client, "cycle", PAGED + "&page=3")
+    assert last.links["next"]["url"] == f"{base}&page=1"  # the last page leads to the first
+    _, first = real_and_faulted(fake, client, "cycle", PAGED)
+    assert first.links["next"]["url"] == f"{base}&page=1"  # page 1 leads to itself
+    one_page = f"{fake.base_url}/repositories/{repo_id}/pulls?state=all&per_page=100&page=1"
+    real, single = real_and_faulted(fake, client, "cycle", PAGED.replace("=7", "=100"))
+    assert "link" not in real.headers
+    assert single.headers["link"] == f'<{one_page}>; rel="next"'
+    real, plain = real_and_faulted(fake, client, "cycle", "/repos/acme/repo-000/pulls/1")
+    assert plain.status_code == 200
+    assert plain.content == real.content
+    assert "link" not in plain.headers  # not a list: answered normally
+
+
+def test_stuck_fault_answers_page_one_whatever_page_and_since_ask(
+    fake: FakeGitHub, client: httpx.Client
+) -> None:
+    listing = "/repos/acme/repo-000/issues?state=all&per_page=5"
+    page_one = client.get(listing)
+    later = f"{listing}&page=3&since=2025-06-01T00:00:00Z"
+    real, stuck = real_and_faulted(fake, client, "stuck", later)
+    assert stuck.status_code == 200
+    assert stuck.json() == page_one.json()
+    assert stuck.json() != real.json()
+    assert "prev" not in stuck.links  # the Link of page 1
+    assert stuck.links["next"]["url"].endswith("&page=2")
+    last_page = page_one.links["last"]["url"].rpartition("&page=")[2]
+    assert stuck.links["last"]["url"].endswith(f"&page={last_page}")
+    real, plain = real_and_faulted(fake, client, "stuck", "/repos/acme/repo-000/pulls/2")
+    assert plain.content == real.content  # not a list: answered normally
+
+
+@pytest.mark.parametrize("kind", ["null-item", "string-item", "list-id"])
+def test_item_faults_spoil_only_the_first_element_of_a_list_page(
+    fake: FakeGitHub, client: httpx.Client, kind: str
+) -> None:
+    real, spoiled = real_and_faulted(
+        fake, client, kind, f"/repos/acme/repo-000/issues/comments?per_page=4&x={kind}"
+    )
+    want = real.json()
+    want[0] = {
+        "null-item": None,
+        "string-item": "not a record",
+        "list-id": {**want[0], "id": [1, 2]},
+    }[kind]
+    assert spoiled.status_code == 200
+    assert spoiled.json() == want
+    assert int(spoiled.headers["content-length"]) == len(spoiled.content)
+    assert spoiled.headers["link"] == real.headers["link"]
+    for untouched in (
+        "/repos/acme/repo-000/pulls/3",  # not a list
+        f"/repos/acme/repo-008/pulls?x={kind}",  # an empty list
+    ):
+        real, same = real_and_faulted(fake, client, kind, untouched)
+        assert same.content == real.content, untouched
+
+
+def test_hostile_name_fault_renames_the_first_repo_of_repo_listings_only(
+    fake: FakeGitHub, client: httpx.Client
+) -> None:
+    for listing in ("/orgs/acme/repos?per_page=3", "/users/acme/repos?per_page=2"):
+        real, hostile = real_and_faulted(fake, client, "hostile-name", listing)
+        want = real.json()
+        want[0] = {**want[0], "name": "../../escape", "full_name": "acme/../../escape"}
+        assert hostile.json() == want
+        assert int(hostile.headers["content-length"]) == len(hostile.content)
+    real, pulls = real_and_faulted(fake, client, "hostile-name", PAGED + "&x=hostile")
+    assert pulls.content == real.content
+
+
+def test_new_fault_kinds_work_by_request_number_and_over_post_inject() -> None:
+    faults = {1: "empty", 2: "null", 3: "202", 4: "204", 5: "null-item"}
+    settings = FakeSettings(token=TOKEN, repos=1, faults=faults)
+    with FakeGitHub(settings) as server, httpx.Client(headers=AUTH, timeout=5) as c:
+        url = server.url("/repos/acme/repo-000/issues?state=all")
+        answers = [c.get(url) for _ in faults]
+        assert [(a.status_code, a.content[:5]) for a in answers] == [
+            (200, b""),
+            (200, b"null"),
+            (202, b""),
+            (204, b""),
+            (200, b"[null"),
+        ]
+        assert c.post(server.url("/_fake/inject"), params={"kind": "string-item"}).is_success
+        assert c.get(url).json()[0] == "not a record"
+        assert server.stats()["faults"] == {**dict.fromkeys(faults.values(), 1), "string-item": 1}
+
+
+def test_without_rate_headers_no_answer_has_them_but_the_limit_still_holds() -> None:
+    settings = FakeSettings(token=TOKEN, repos=1, rate_limit=2, rate_headers=False)
+    with FakeGitHub(settings) as server, httpx.Client(base_url=server.base_url) as c:
+        answers = [
+            c.get("/user", headers=AUTH),
+            c.get("/repos/acme/repo-000/pulls", headers=AUTH),
+            c.get("/user", headers=AUTH),
+            c.get("/rate_limit", headers=AUTH),
+            c.get("/user"),
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 403, 200, 401]
+        assert answers[2].json()["message"] == "API rate limit exceeded for user ID 1."
+        for answer in answers:
+            assert not [h for h in answer.headers if h.startswith("x-ratelimit")]
+        assert server.stats()["rate_limited"] == 1
+
+
+def test_rate_header_and_trickle_flags_reach_the_settings() -> None:
+    settings, _ = settings_from_args(
+        ["--no-rate-headers", "--trickle-seconds", "0.25", "--faults", "1=eof,2=trickle"]
+    )
+    assert settings.rate_headers is False
+    assert settings.trickle_seconds == 0.25
+    assert dict(settings.faults) == {1: "eof", 2: "trickle"}
+    default, _ = settings_from_args([])
+    assert default.rate_headers is True
+    assert default.trickle_seconds == 2.0
+    assert default.fault_kinds == DEFAULT_FAULT_KINDS  # the random draw keeps to the old kinds
+    with pytest.raises(ValueError, match="trickle_seconds"):
+        FakeSettings(trickle_seconds=-1)
+    with pytest.raises(ValueError, match="unknown fault kinds"):
+        settings_from_args(["--fault-kinds", "empty,bogus"])
+
+
+def test_help_explains_every_fault_kind() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "gh_year_end.testing.fakegithub", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=True,
+    ).stdout
+    for kind in FAULT_KINDS:
+        assert re.search(rf"^  {re.escape(kind)} +\S", shown, re.MULTILINE), kind
+    assert "--no-rate-headers" in shown
+    assert "--trickle-seconds" in shown
 
 
 # --- prefix and links ----------------------------------------------------------------------

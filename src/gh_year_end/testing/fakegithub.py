@@ -1,22 +1,37 @@
 """A fake GitHub REST API over real HTTP/1.1 on 127.0.0.1, for the tests, the demo and benchmarks.
 
 The server is written directly on asyncio streams (keep-alive, Content-Length bodies) so that it
-can misbehave the way networks do: reset a connection mid-request, promise more body than it
-sends, answer invalid JSON, stall. It runs in a background thread with its own event loop::
+can misbehave the way networks and servers do: reset a connection mid-request, promise more body
+than it sends, answer invalid JSON, stall, drip the body a byte at a time, answer 200 with nothing
+in it, page in circles. It runs in a background thread with its own event loop::
 
     with FakeGitHub(FakeSettings(owner="acme", repos=12)) as fake:
         httpx.get(fake.url("/orgs/acme/repos"), headers={"Authorization": "Bearer fake-token"})
         fake.stats()        # what it was asked, what it answered
         fake.expected(since, until)   # the ids a correct collection of the window holds
+        fake.inject("empty", match="/pulls")   # the next matching data request answers 200 + ""
 
 or from a shell (prints "fake GitHub listening on <base_url>", serves until SIGINT/SIGTERM)::
 
     python -m gh_year_end.testing.fakegithub --owner acme --repos 12 --prefix /api/v3
 
 Request pipeline of a data route (anything not under ``/_fake/``), in this order:
-auth (401) → secondary limit (403 + Retry-After) → primary limit (403/429) → fault → route,
-then the answer is written ``latency`` (+ ``slow_seconds`` for a "slow" fault) after the request
-came in — the fake's own work counts towards that time.
+auth (401) → secondary limit (403 + Retry-After) → primary limit (403/429) → fault pick → route
+(a "stuck" fault routes as if ``page`` and ``since`` were not asked) → the fault reshapes the
+answer ("500"/"502"/"503" replace it; "badjson", "empty", "null", "202", "204", "eof", "cycle",
+"null-item", "string-item", "list-id", "hostile-name" rewrite it) → x-ratelimit-* headers (unless
+``rate_headers`` is off) → the answer is written ``latency`` (+ ``slow_seconds`` for a "slow"
+fault) after the request came in — the fake's own work counts towards that time — whole, or
+as the fault says: "reset" drops the connection, "truncate" sends half the promised body,
+"eof" sends a close-delimited head and hangs up, "trickle" sends the body one byte every
+``trickle_seconds``.
+
+Fault kinds (:data:`FAULT_MEANINGS` has the one-line meaning of each, ``--help`` prints them) are
+picked per data request from ``faults`` {request number: kind}, then :meth:`FakeGitHub.inject`
+(or ``POST /_fake/inject``), then the seeded ``fault_rate`` draw from ``fault_kinds`` (by default
+only :data:`DEFAULT_FAULT_KINDS`: the transport/server errors a client retries). Only the item
+kinds ("null-item", "string-item", "list-id", "hostile-name") parse and re-encode a page;
+unfaulted answers are never re-parsed.
 
 Introspection needs no token, is never delayed or faulted, and is served both at the root and
 under the prefix: GET /_fake/stats, GET /_fake/log, GET /_fake/totals,
@@ -43,7 +58,7 @@ import time
 import traceback
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -64,7 +79,28 @@ from gh_year_end.testing.fakedata import (
 )
 from gh_year_end.testing.fakerecords import RecordBuilder, Records
 
-FAULT_KINDS: Final = ("500", "502", "503", "reset", "truncate", "badjson", "slow")
+FAULT_MEANINGS: Final[Mapping[str, str]] = {
+    "500": "answer 500 Internal Server Error with a JSON message",
+    "502": "answer 502 Bad Gateway with a JSON message",
+    "503": "answer 503 Service Unavailable with a JSON message",
+    "reset": "drop the connection with a TCP RST, no answer at all",
+    "truncate": "send the head and half the body Content-Length promises, then close",
+    "badjson": "answer 200 with a body that is not valid JSON",
+    "slow": "answer normally, slow_seconds (--slow-seconds) late",
+    "empty": "answer 200 with Content-Length 0 and no body; real headers, Link included",
+    "null": "answer 200 with the body null; real headers, Link included",
+    "202": "answer 202 Accepted with no body (Content-Length 0), no Link",
+    "204": "answer 204 No Content, no body, no Content-Length, no Link",
+    "eof": "a 200 head without Content-Length (Connection: close), then hang up: empty body",
+    "trickle": "the real answer, its body one byte every trickle_seconds (--trickle-seconds)",
+    "cycle": "the real list page, its Link rel=next pointing back to page 1",
+    "stuck": "a list answers page 1 whatever page and since ask (Link as for page 1)",
+    "null-item": "the real list page with its first element replaced by null",
+    "string-item": 'the real list page with its first element replaced by "not a record"',
+    "list-id": 'the real list page, the "id" of its first element replaced by [1, 2]',
+    "hostile-name": 'repo listings: the first repo named "../../escape" (full_name too)',
+}
+FAULT_KINDS: Final = tuple(FAULT_MEANINGS)
 DEFAULT_FAULT_KINDS: Final = ("500", "502", "503", "reset", "truncate", "badjson")
 DOCS_URL: Final = "https://docs.github.com/rest"
 FORBIDDEN_MESSAGE: Final = "Resource not accessible by integration"
@@ -75,6 +111,7 @@ EMPTY_REPO_MESSAGE: Final = "Git Repository is empty."
 _JSON: Final = "application/json; charset=utf-8"
 _REASONS: Final = {
     200: "OK",
+    202: "Accepted",
     204: "No Content",
     400: "Bad Request",
     401: "Unauthorized",
@@ -104,7 +141,9 @@ class FakeSettings(DataSpec):
     counted over every request outside ``/_fake/`` since start; ``reset-stats`` does not
     renumber) to a fault kind; ``fault_rate`` draws a fault from ``fault_kinds`` for that share
     of data requests (seeded by ``seed``). ``link_base_url`` replaces ``base_url`` in Link
-    headers (to test foreign next links).
+    headers (to test foreign next links). ``rate_headers`` False sends no x-ratelimit-* header
+    on any answer (as behind a proxy that strips them; the limit itself still applies).
+    ``trickle_seconds`` is the pause before each body byte of a "trickle" fault.
     """
 
     token: str = "fake-token"  # noqa: S105 - the fake's own test token
@@ -122,6 +161,8 @@ class FakeSettings(DataSpec):
     slow_seconds: float = 2.0
     link_base_url: str | None = None
     log_size: int = 10_000
+    rate_headers: bool = True
+    trickle_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -147,6 +188,10 @@ class FakeSettings(DataSpec):
             raise ValueError("fault_rate > 0 needs at least one fault kind")
         if self.latency < 0 or self.slow_seconds < 0:
             raise ValueError("latency and slow_seconds must not be negative")
+        if not self.trickle_seconds >= 0:  # NaN too
+            raise ValueError(f"trickle_seconds must be >= 0, got {self.trickle_seconds}")
+        if not isinstance(self.rate_headers, bool):
+            raise ValueError(f"rate_headers must be True or False, got {self.rate_headers!r}")
 
 
 @dataclass(slots=True)
@@ -161,11 +206,21 @@ class _Request:
 
 
 @dataclass(slots=True)
+class _Page:
+    """Where a list answer sits in its listing: what a fault needs to rewrite its Link."""
+
+    path: str  # the listing's canonical path, as Link URLs spell it
+    page: int
+    last: int
+
+
+@dataclass(slots=True)
 class _Response:
     status: int
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
     endpoint: str = "unknown"
+    page: _Page | None = None  # set on every list answer (by _Api._page), None otherwise
 
 
 def _json(status: int, payload: Any, *, endpoint: str = "unknown") -> _Response:
@@ -532,15 +587,22 @@ class _Api:
             records[-1] += "]"
         else:
             records = ["[]"]
-        response = _Response(200, ",".join(records).encode(), endpoint=endpoint)
+        response = _Response(
+            200, ",".join(records).encode(), endpoint=endpoint, page=_Page(path, page, last)
+        )
         link = self._link(req, path, page, last)
         if link:
             response.headers.append(("Link", link))
         return response
 
-    def _link(self, req: _Request, path: str, page: int, last: int) -> str | None:
-        """GitHub's Link header: prev, next, last, first — each `<url>; rel="…"`."""
-        if page <= 1 and last <= 1:
+    def _link(
+        self, req: _Request, path: str, page: int, last: int, *, cycle: bool = False
+    ) -> str | None:
+        """GitHub's Link header: prev, next, last, first — each `<url>; rel="…"`.
+
+        ``cycle``: rel="next" points back at page 1, on every page (the "cycle" fault).
+        """
+        if page <= 1 and last <= 1 and not cycle:
             return None
         base = f"{self.link_base}{path}?"
         pairs = [(k, v) for k, v in req.query if k != "page"]
@@ -551,16 +613,75 @@ class _Api:
         parts = []
         if page > 1:
             parts.append(f'<{url(page - 1)}>; rel="prev"')
-        if page < last:
+        if cycle:
+            parts.append(f'<{url(1)}>; rel="next"')
+        elif page < last:
             parts.append(f'<{url(page + 1)}>; rel="next"')
+        if page < last:
             parts.append(f'<{url(last)}>; rel="last"')
         if page > 1:
             parts.append(f'<{url(1)}>; rel="first"')
         return ", ".join(parts)
 
+    # --- faults that reshape an answer ------------------------------------------------------
+
+    def misbehave(self, kind: str, req: _Request, response: _Response) -> _Response:
+        """``response`` as the fault ``kind`` spoils it; kinds with nothing to reshape here (or
+        that do not apply to this route) return it unchanged."""
+        listing = response.page is not None
+        match kind:
+            case "empty" | "null":
+                body = b"" if kind == "empty" else b"null"
+                return _Response(200, body, response.headers, response.endpoint, response.page)
+            case "eof":  # the head of a 200, its headers as the real answer's; no body follows
+                return _Response(200, b"", response.headers, response.endpoint, response.page)
+            case "202" | "204":
+                headers = [h for h in response.headers if h[0] != "Link"]
+                return _Response(int(kind), b"", headers, response.endpoint)
+            case "cycle" if response.page is not None:
+                p = response.page
+                headers = [h for h in response.headers if h[0] != "Link"]
+                link = self._link(req, p.path, p.page, p.last, cycle=True)
+                if link:
+                    headers.append(("Link", link))
+                response.headers = headers
+            case "null-item" | "string-item" | "list-id" if listing:
+                response.body = _spoil_first(response.body, kind)
+            case "hostile-name" if listing and response.endpoint == "repos_list":
+                response.body = _spoil_first(response.body, kind)
+        return response
+
 
 def _any_repo(_info: RepoInfo) -> bool:
     return True
+
+
+def _first_page(req: _Request) -> _Request:
+    """``req`` as routed for a "stuck" fault: no ``page``, no ``since`` (Link keeps the query)."""
+    params = {k: v for k, v in req.params.items() if k not in ("page", "since")}
+    return replace(req, params=params)
+
+
+def _spoil_first(body: bytes, kind: str) -> bytes:
+    """A JSON array's body with its first element spoiled as ``kind`` says (unchanged when the
+    body is not a non-empty array, or the element has no record to spoil)."""
+    items = orjson.loads(body)
+    if not isinstance(items, list) or not items:
+        return body
+    first = items[0]
+    if kind == "null-item":
+        items[0] = None
+    elif kind == "string-item":
+        items[0] = "not a record"
+    elif not isinstance(first, dict):
+        return body
+    elif kind == "list-id":
+        first["id"] = [1, 2]
+    elif kind == "hostile-name":
+        owner = str(first.get("full_name", "")).partition("/")[0]
+        first["name"] = "../../escape"
+        first["full_name"] = f"{owner}/../../escape"
+    return orjson.dumps(items)
 
 
 def _bind(build: RecordBuilder, info: RepoInfo, d: RepoData) -> Callable[[int], str]:
@@ -573,14 +694,14 @@ def _endpoint_name(rest: Sequence[str]) -> str:
             return "repo"
         case ["pulls"]:
             return "pulls"
+        case ["pulls", "comments"]:
+            return "review_comments"
         case ["pulls", _n]:
             return "pull"
         case ["issues"]:
             return "issues"
         case ["issues", "comments"]:
             return "issue_comments"
-        case ["pulls", "comments"]:
-            return "review_comments"
         case ["pulls", _n, "reviews"]:
             return "reviews"
         case ["commits"]:
@@ -752,6 +873,11 @@ class FakeGitHub:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
         with self._inject_lock:
             self._injections.append(_Injection(kind, match, times))
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault not used up yet (``settings.faults`` stay)."""
+        with self._inject_lock:
+            self._injections.clear()
 
     def expected(
         self,
@@ -947,6 +1073,14 @@ class FakeGitHub:
                 entry["status"] = response.status
                 await self._write(writer, response, keep=False, truncate=True)
                 return False
+            if fault == "eof":
+                entry["status"] = response.status
+                await self._write(writer, response, keep=False, close_delimited=True)
+                return False
+            if fault == "trickle":
+                entry["status"] = response.status
+                await self._write(writer, response, keep=req.keep_alive, head_only=True)
+                return await self._trickle(response.body, reader, writer) and req.keep_alive
             entry["status"] = response.status
             await self._write(writer, response, keep=req.keep_alive)
             return req.keep_alive
@@ -958,14 +1092,15 @@ class FakeGitHub:
                 self._log.append(entry)
 
     def _decide(self, req: _Request, no: int) -> tuple[_Response, str | None]:
-        """Auth → secondary limit → primary limit → fault → route. Runs on the loop thread."""
+        """Auth → secondary limit → primary limit → fault → route → the fault reshapes the
+        answer → rate headers. Runs on the loop thread."""
         s = self.settings
         stats = self._stats
         if _token(req.headers.get("authorization", "")) != s.token:
             with stats.lock:
                 stats.bad_auth += 1
             response = _error(401, "Bad credentials")
-            response.headers += self._rate.headers()
+            response.headers += self._rate_headers()
             return response, None
         if s.max_concurrent is not None and stats.inflight > s.max_concurrent:
             with stats.lock:
@@ -973,7 +1108,7 @@ class FakeGitHub:
             response = _error(403, SECONDARY_MESSAGE)
             response.headers += [
                 ("Retry-After", str(s.secondary_retry_after)),
-                *self._rate.headers(),
+                *self._rate_headers(),
             ]
             return response, None
         if req.path.rstrip("/") == "/rate_limit":  # as GitHub: asking costs nothing
@@ -981,7 +1116,7 @@ class FakeGitHub:
             response = _json(
                 200, {"resources": {"core": core}, "rate": core}, endpoint="rate_limit"
             )
-            response.headers += self._rate.headers()
+            response.headers += self._rate_headers()
             return response, None
         if not self._rate.take():
             with stats.lock:
@@ -989,7 +1124,7 @@ class FakeGitHub:
             response = _error(
                 s.rate_limit_status, f"API rate limit exceeded for user ID {TOKEN_USER_ID}."
             )
-            response.headers += self._rate.headers()
+            response.headers += self._rate_headers()
             return response, None
         fault = self._pick_fault(req, no)
         if fault is not None:
@@ -1000,13 +1135,19 @@ class FakeGitHub:
             response = _json(status, {"message": _REASONS[status]})
         else:
             assert self._api is not None
-            response = self._api.handle(req)
+            response = self._api.handle(_first_page(req) if fault == "stuck" else req)
             if fault == "badjson":
                 response = _Response(
                     200, b'[{"id": 1, "title": "cut here', endpoint=response.endpoint
                 )
-        response.headers += self._rate.headers()
+            elif fault is not None:
+                response = self._api.misbehave(fault, req, response)
+        response.headers += self._rate_headers()
         return response, fault
+
+    def _rate_headers(self) -> list[tuple[str, str]]:
+        """The x-ratelimit-* headers of an answer: none when ``rate_headers`` is off."""
+        return self._rate.headers() if self.settings.rate_headers else []
 
     def _pick_fault(self, req: _Request, no: int) -> str | None:
         s = self.settings
@@ -1033,21 +1174,34 @@ class FakeGitHub:
         *,
         keep: bool,
         truncate: bool = False,
+        close_delimited: bool = False,
+        head_only: bool = False,
         count: bool = True,
     ) -> None:
+        """Write the answer: its head, then its body — half of it (``truncate``), none of it
+        (``head_only``: the caller sends it), or no Content-Length at all
+        (``close_delimited``: the body, if any, ends where the connection does)."""
         status = response.status
         lines = [
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
             "Server: fake-github",
             f"Date: {self._http_date()}",
             f"Content-Type: {_JSON}",
-            f"Content-Length: {len(response.body)}",
-            f"Connection: {'keep-alive' if keep else 'close'}",
+        ]
+        if status != 204 and not close_delimited:  # a 204 has no body to measure
+            lines.append(f"Content-Length: {len(response.body)}")
+        lines += [
+            f"Connection: {'keep-alive' if keep and not close_delimited else 'close'}",
             f"X-GitHub-Request-Id: FAKE:{self.port:04X}:{next(self._response_ids):08X}",
             "X-GitHub-Media-Type: github.v3; format=json",
         ]
         lines += [f"{k}: {v}" for k, v in response.headers]
-        body = response.body[: len(response.body) // 2] if truncate else response.body
+        if head_only:
+            body = b""
+        elif truncate:
+            body = response.body[: len(response.body) // 2]
+        else:
+            body = response.body
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if len(body) < 65536:
             writer.write(head + body)
@@ -1058,6 +1212,27 @@ class FakeGitHub:
         if count:
             with self._stats.lock:
                 self._stats.by_status[str(status)] += 1
+
+    async def _trickle(
+        self, body: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Send ``body`` one byte every ``trickle_seconds`` (the pause comes before each byte).
+
+        False — stop, the connection is done — as soon as the client hangs up or the server
+        stops; nothing is written to a closing connection (asyncio would warn for each write).
+        """
+        pause = self.settings.trickle_seconds
+        for i in range(len(body)):
+            if pause > 0:
+                if not await self._sleep_unless_gone(pause, reader):
+                    return False
+            else:
+                await asyncio.sleep(0)  # one byte per loop turn: the other clients go on
+            if self._closing.is_set() or writer.is_closing():
+                return False
+            writer.write(body[i : i + 1])
+            await writer.drain()
+        return True
 
     def _http_date(self) -> str:
         now = int(time.time())
@@ -1168,11 +1343,26 @@ def _fault_map(text: str) -> dict[int, str]:
     return out
 
 
+def _fault_table() -> str:
+    """The --help epilog: every fault kind and what it does."""
+    width = max(len(k) for k in FAULT_KINDS)
+    rows = [f"  {kind:<{width}}  {FAULT_MEANINGS[kind]}" for kind in FAULT_KINDS]
+    return "\n".join(
+        [
+            "fault kinds (for --faults, --fault-kinds and POST /_fake/inject?kind=):",
+            *rows,
+            f"--fault-rate draws from --fault-kinds (default {','.join(DEFAULT_FAULT_KINDS)}).",
+        ]
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     d = FakeSettings()
     ap = argparse.ArgumentParser(
         prog="python -m gh_year_end.testing.fakegithub",
         description="Serve a fake GitHub REST API on 127.0.0.1 until SIGINT/SIGTERM.",
+        epilog=_fault_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
     ap.add_argument("--port-file", type=Path, help="also write the base URL to this file")
@@ -1208,17 +1398,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--max-concurrent", type=int, default=None, help="secondary limit: in flight")
     ap.add_argument("--secondary-retry-after", type=int, default=d.secondary_retry_after)
-    ap.add_argument("--fault-rate", type=float, default=d.fault_rate)
+    ap.add_argument(
+        "--no-rate-headers",
+        dest="rate_headers",
+        action="store_false",
+        help="send no x-ratelimit-* header on any answer (the limit still applies)",
+    )
+    ap.add_argument(
+        "--fault-rate", type=float, default=d.fault_rate, help="share of data requests faulted"
+    )
     ap.add_argument(
         "--fault-kinds",
         type=lambda t: tuple(k for k in t.split(",") if k),
         default=d.fault_kinds,
-        help=f"comma-separated, from {','.join(FAULT_KINDS)}",
+        help="comma-separated kinds --fault-rate draws from (see the fault kinds below)",
     )
     ap.add_argument(
-        "--faults", type=_fault_map, default={}, help="request number=kind, e.g. 3=reset,9=500"
+        "--faults",
+        type=_fault_map,
+        default={},
+        help="request number=kind, e.g. 3=reset,9=empty (see the fault kinds below)",
     )
-    ap.add_argument("--slow-seconds", type=float, default=d.slow_seconds)
+    ap.add_argument(
+        "--slow-seconds", type=float, default=d.slow_seconds, help="extra delay of a slow fault"
+    )
+    ap.add_argument(
+        "--trickle-seconds",
+        type=float,
+        default=d.trickle_seconds,
+        help="pause before each body byte of a trickle fault",
+    )
     ap.add_argument("--link-base-url", default=None, help="origin+prefix written in Link headers")
     return ap
 
@@ -1258,6 +1467,8 @@ def settings_from_args(argv: Sequence[str] | None = None) -> tuple[FakeSettings,
         faults=a.faults,
         slow_seconds=a.slow_seconds,
         link_base_url=a.link_base_url,
+        rate_headers=a.rate_headers,
+        trickle_seconds=a.trickle_seconds,
     )
     return settings, a.port_file
 
