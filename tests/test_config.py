@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import textwrap
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -365,6 +368,196 @@ def test_a_window_bound_that_is_not_a_date_is_an_error(value: str) -> None:
     assert error_of(with_window(since=value)).startswith("cfg.yaml: github.windows.since: ")
 
 
+# --- the window: the year it names, and the years it may span ---------------------------------
+
+
+def test_a_fiscal_window_that_overlaps_the_year_is_accepted() -> None:
+    window = parse(with_window(since="2024-07-01", until="2025-07-01", year="2025")).github.windows
+    assert (window.year, window.since, window.until) == (
+        2025,
+        datetime(2024, 7, 1, tzinfo=UTC),
+        datetime(2025, 7, 1, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "year", "offender", "moment"),
+    [
+        ("2025-01-01", "2025-06-01", "2024", "since", "2025-01-01T00:00:00Z"),
+        ("'2025-01-01T00:30:00+01:00'", None, "2025", None, None),  # 2024-12-31T23:30Z: overlaps
+        ("'2025-01-01T00:30:00-01:00'", None, "2024", "since", "2025-01-01T01:30:00Z"),
+        ("2025-03-01", None, "2024", "since", "2025-03-01T00:00:00Z"),
+        ("2024-01-01", "2025-01-01", "2025", "until", "2025-01-01T00:00:00Z"),
+        (None, "2024-06-01", "2025", "until", "2024-06-01T00:00:00Z"),
+    ],
+)
+def test_a_year_the_window_misses_names_both_keys(
+    since: str | None, until: str | None, year: str, offender: str | None, moment: str | None
+) -> None:
+    text = with_window(since=since, until=until, year=year)
+    if offender is None:
+        assert parse(text).github.windows.year == int(year)
+        return
+    assert error_of(text) == (
+        f"cfg.yaml: github.windows.year: {year} contradicts github.windows.{offender} ({moment}) "
+        "— the window must overlap the year; fix one of them"
+    )
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "year", "expected"),
+    [
+        (
+            "9999-06-01",
+            None,
+            None,
+            "github.windows.since: must be between 2008 and 2100, got 9999-06-01",
+        ),
+        (
+            "'0001-01-01T00:00:00+01:00'",
+            None,
+            None,
+            "github.windows.since: must be between 2008 and 2100, got 0001-01-01T00:00:00+01:00",
+        ),
+        (
+            "9999-12-31T23:00:00-05:00",
+            None,
+            None,
+            "github.windows.since: must be between 2008 and 2100, got 9999-12-31T23:00:00-05:00",
+        ),
+        (
+            "2007-12-31",
+            None,
+            None,
+            "github.windows.since: must be between 2008 and 2100, got 2007-12-31",
+        ),
+        (
+            "2101-01-01",
+            None,
+            None,
+            "github.windows.since: must be between 2008 and 2100, got 2101-01-01",
+        ),
+        (
+            None,
+            "2008-01-01",
+            "2025",
+            "github.windows.until: must be between 2008 and 2100, got 2008-01-01",
+        ),
+        (
+            None,
+            "2101-01-02",
+            "2025",
+            "github.windows.until: must be between 2008 and 2100, got 2101-01-02",
+        ),
+        (
+            "2025-01-01",
+            "'9999-12-31T23:59:59-01:00'",
+            None,
+            "github.windows.until: must be between 2008 and 2100, got 9999-12-31T23:59:59-01:00",
+        ),
+    ],
+)
+def test_window_bounds_must_lie_in_2008_to_2100(
+    since: str | None, until: str | None, year: str | None, expected: str
+) -> None:
+    assert error_of(with_window(since=since, until=until, year=year)) == f"cfg.yaml: {expected}"
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "year"),
+    [
+        ("2008-01-01", None, None),
+        (None, None, "2100"),
+        ("2100-06-01", None, None),
+        ("2100-06-01", "2101-01-01", None),
+        ("'2101-01-01T00:30:00+01:00'", None, None),  # 2100-12-31T23:30Z
+    ],
+)
+def test_the_edges_of_2008_to_2100_are_accepted(
+    since: str | None, until: str | None, year: str | None
+) -> None:
+    window = parse(with_window(since=since, until=until, year=year)).github.windows
+    assert 2008 <= window.year <= 2100
+    assert window.since < window.until <= datetime(2101, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("since", "2025-02-30", "github.windows.since: '2025-02-30' is not a date"),
+        ("since", "2025-01-01T25:00:00Z", "github.windows.since: '2025-01-01T25:00:00Z' is not a"),
+        ("until", "2025-13-01", "github.windows.until: '2025-13-01' is not a date"),
+        ("year", "0000-01-01", "github.windows.year: must be a whole number, got '0000-01-01'"),
+    ],
+)
+def test_an_unquoted_date_no_calendar_has_names_its_key(
+    key: str, value: str, expected: str
+) -> None:
+    # PyYAML itself used to raise ValueError("day is out of range for month") while loading.
+    text = f"github:\n  target: {{mode: org, name: acme}}\n  windows: {{{key}: {value}}}\n"
+    assert error_of(text).startswith(f"cfg.yaml: {expected}")
+
+
+def test_yaml_nested_too_deeply_is_an_error() -> None:
+    assert error_of("[" * 5000 + "]" * 5000) == "cfg.yaml: not valid YAML: nested too deeply"
+
+
+# --- api_url and storage.root that used to crash ---------------------------------------------
+
+URL_LINE = "must be an http(s) URL like https://api.github.com"
+PORT_LINE = f"{URL_LINE} — its port must be a number from 1 to 65535"
+JUNK_LINE = f"{URL_LINE} — it holds a space or a control character"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "expected"),
+    [
+        ("'http://[::1'", f"'http://[::1' {URL_LINE}"),
+        ("'http://'", f"'http://' {URL_LINE}"),
+        ("'https://api.github.com:99999'", f"'https://api.github.com:99999' {PORT_LINE}"),
+        ("'https://api.github.com:0'", f"'https://api.github.com:0' {PORT_LINE}"),
+        ("'https://api.github.com:x'", f"'https://api.github.com:x' {PORT_LINE}"),
+        ("'https://api github.com'", JUNK_LINE),
+        ('"https://api\\tgithub.com"', JUNK_LINE),
+        ('"https://api\\0github.com"', JUNK_LINE),
+    ],
+)
+def test_an_unreadable_api_url_is_one_error(api_url: str, expected: str) -> None:
+    text = MINIMAL.replace("windows:", f"api_url: {api_url}\n  windows:")
+    assert error_of(text) == f"cfg.yaml: github.api_url: {expected}"
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    ["'http://u:s3cret@[::1'", "'https://s3cret@host:99999'", "'http:s3cret@host'"],
+)
+def test_credentials_in_an_unreadable_api_url_are_never_echoed(api_url: str) -> None:
+    message = error_of(MINIMAL.replace("windows:", f"api_url: {api_url}\n  windows:"))
+    assert message.startswith("cfg.yaml: github.api_url: must not carry credentials")
+    assert "s3cret" not in message
+
+
+def test_valid_api_urls_still_load() -> None:
+    for url in ("http://[::1]:8080/api", "https://ghe.example.com:8443/api/v3", "http://h:"):
+        text = MINIMAL.replace("windows:", f"api_url: '{url}'\n  windows:")
+        assert parse(text).github.api_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("root", "expected"),
+    [
+        ('"da\\0ta"', "storage.root: must not contain a NUL character"),
+        (
+            "'~ghye-no-such-user-0123/x'",
+            "storage.root: '~ghye-no-such-user-0123/x' names a home folder that cannot be found "
+            "— write the full path",
+        ),
+    ],
+)
+def test_an_unusable_storage_root_is_one_error(root: str, expected: str) -> None:
+    assert error_of(MINIMAL + f"storage: {{root: {root}}}\n") == f"cfg.yaml: {expected}"
+
+
 # --- the dataset digest ----------------------------------------------------------------------
 
 
@@ -445,3 +638,58 @@ def test_load_config_errors_name_the_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigInvalid) as info:
         load_config(path)
     assert str(info.value).startswith(f"{path}: extra: unknown key")
+
+
+def test_load_config_refuses_a_fifo_without_opening_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    # open() would block for ever with no writer: if load_config ever opens the FIFO again, this
+    # timer plays a writer that closes at once, so the test fails (wrong error) instead of hanging.
+    guard = threading.Timer(5, _write_nothing_to, args=(fifo,))
+    guard.start()
+    try:
+        with pytest.raises(ConfigNotFound) as info:
+            load_config(fifo)
+    finally:
+        guard.cancel()
+    assert str(info.value) == (
+        f"config path {fifo} is not a regular file (a named pipe) — pass the YAML file itself"
+    )
+
+
+def _write_nothing_to(fifo: Path) -> None:
+    with contextlib.suppress(OSError):  # ENXIO: nobody has it open for reading
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_load_config_refuses_a_device_without_reading_it() -> None:
+    # /dev/null rather than /dev/zero: a regression reads "" here instead of reading for ever
+    # (tests/test_config_inputs.py runs /dev/zero in a subprocess with a timeout).
+    with pytest.raises(ConfigNotFound) as info:
+        load_config(Path("/dev/null"))
+    assert str(info.value) == (
+        "config path /dev/null is not a regular file (a character device) — "
+        "pass the YAML file itself"
+    )
+
+
+def test_load_config_refuses_a_file_over_1_mib(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(MINIMAL + "#" * (1024 * 1024), encoding="utf-8")
+    with pytest.raises(ConfigInvalid) as info:
+        load_config(path)
+    assert str(info.value) == f"config file {path} is larger than 1 MiB — is it the right file?"
+
+
+def test_load_config_accepts_a_file_of_exactly_1_mib_and_a_symlink(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(MINIMAL + "#" * (1024 * 1024 - len(MINIMAL)), encoding="utf-8")
+    assert path.stat().st_size == 1024 * 1024
+    link = tmp_path / "link.yaml"
+    link.symlink_to(path)
+    assert load_config(link).github.target.name == "acme"
+
+
+def test_load_config_refuses_a_nul_in_the_path() -> None:
+    with pytest.raises(ConfigNotFound, match="must not contain a NUL character"):
+        load_config(Path("conf\0ig.yaml"))

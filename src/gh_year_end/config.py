@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -218,6 +220,35 @@ _SCHEMA: Final[dict[str, Any]] = {
 
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?$")
 _ENV_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Whitespace and control characters: urlsplit silently drops some (tab, newline) and keeps
+# others in the host name, where httpx later refuses them or looks them up.
+_URL_JUNK_RE: Final = re.compile(r"[\s\x00-\x1f\x7f]")
+
+# The years a window may span: GitHub's data starts in 2008; a window ends by 2101-01-01.
+FIRST_YEAR: Final = 2008
+LAST_YEAR: Final = 2100
+_EARLIEST: Final = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+_LATEST: Final = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+
+# A config is a few kilobytes; anything past this is the wrong file (and is not read whole).
+MAX_CONFIG_BYTES: Final = 1024 * 1024
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a date or time no calendar has (2025-02-30,
+    0000-01-01) stays the text it was written as instead of raising ValueError, so the key it
+    sits under is the one the error names."""
+
+
+def _timestamp(loader: _Loader, node: yaml.ScalarNode) -> object:
+    # (An explicit !!timestamp on a list or mapping still fails as YAML: construct_scalar raises.)
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 class _Reader:
@@ -304,11 +335,21 @@ class _Reader:
             raise self.fail(path, f"must be one of {' | '.join(options)}, got '{value}'{hint}")
         return value
 
-    def moment(self, data: Mapping[str, Any], key: str, path: str) -> datetime | None:
+    def moment(self, data: Mapping[str, Any], key: str, path: str, *, end: bool) -> datetime | None:
+        """The value at ``key`` as an aware UTC datetime within the years FIRST_YEAR..LAST_YEAR:
+        a start (``end`` False) before 2101-01-01, an end (``end`` True) after 2008-01-01."""
         value = data.get(key)
         if value is None:
             return None
-        return self._to_utc(value, path)
+        moment = self._to_utc(value, path)
+        inside = _EARLIEST < moment <= _LATEST if end else _EARLIEST <= moment < _LATEST
+        if not inside:
+            raise self._out_of_range(value, path)
+        return moment
+
+    def _out_of_range(self, value: object, path: str) -> ConfigInvalid:
+        shown = value.isoformat() if isinstance(value, date) else str(value).strip()
+        return self.fail(path, f"must be between {FIRST_YEAR} and {LAST_YEAR}, got {shown}")
 
     def _to_utc(self, value: object, path: str) -> datetime:
         if isinstance(value, datetime):
@@ -329,8 +370,11 @@ class _Reader:
         else:
             raise self.fail(path, f"must be a date like 2025-01-01, got {_kind(value)}")
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+            return moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError):  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            raise self._out_of_range(value, path) from None
 
 
 def _join(prefix: str, key: str) -> str:
@@ -357,7 +401,9 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
     """Parse YAML text into a validated :class:`Config`; errors name ``source`` and the key."""
     reader = _Reader(source)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 — _Loader is a SafeLoader
+    except RecursionError:
+        raise ConfigInvalid(f"{source}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
@@ -380,15 +426,7 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
     if not _NAME_RE.match(name):
         raise reader.fail("github.target.name", f"'{name}' is not a GitHub account name")
 
-    api_url = reader.text(gh, "api_url", "github.api_url", DEFAULT_API_URL).rstrip("/")
-    parts = urlsplit(api_url)
-    _refuse_credentials(reader, parts.netloc)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise reader.fail(
-            "github.api_url", f"'{api_url}' must be an http(s) URL like {DEFAULT_API_URL}"
-        )
-    if parts.query or parts.fragment:
-        raise reader.fail("github.api_url", "must not carry a query or fragment")
+    api_url = _api_url(reader, reader.text(gh, "api_url", "github.api_url", DEFAULT_API_URL))
 
     auth_d = reader.section(gh, "auth")
     token_env = reader.text(auth_d, "token_env", "github.auth.token_env", "GITHUB_TOKEN")
@@ -453,10 +491,7 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
             "collection.enable", "every endpoint is switched off — enable at least one"
         )
 
-    st_d = reader.section(data, "storage")
-    root = Path(reader.text(st_d, "root", "storage.root", "./data")).expanduser()
-    if not root.is_absolute():
-        root = (cwd or Path.cwd()) / root
+    root = _storage_root(reader, reader.section(data, "storage"), cwd)
 
     return Config(
         github=GitHubConfig(
@@ -470,6 +505,61 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
         collection=CollectionConfig(enable=enable),
         storage=StorageConfig(root=root),
     )
+
+
+def _storage_root(reader: _Reader, storage: Mapping[str, Any], cwd: Path | None) -> Path:
+    """storage.root, ~ expanded, relative to ``cwd`` (default: the process's)."""
+    text = reader.text(storage, "root", "storage.root", "./data")
+    if "\0" in text:
+        raise reader.fail("storage.root", "must not contain a NUL character")
+    try:
+        root = Path(text).expanduser()
+    except RuntimeError:  # ~someone with no such user, or ~ with no home folder at all
+        raise reader.fail(
+            "storage.root",
+            f"'{text}' names a home folder that cannot be found — write the full path",
+        ) from None
+    return root if root.is_absolute() else (cwd or Path.cwd()) / root
+
+
+def _api_url(reader: _Reader, raw: str) -> str:
+    """github.api_url checked and without its trailing slash; errors never echo credentials."""
+    api_url = raw.rstrip("/")
+    _refuse_credentials(reader, _authority(api_url))
+    if _URL_JUNK_RE.search(api_url):
+        raise reader.fail(
+            "github.api_url",
+            f"must be an http(s) URL like {DEFAULT_API_URL} — it holds a space or a control "
+            "character",
+        )
+    bad = reader.fail("github.api_url", f"'{raw}' must be an http(s) URL like {DEFAULT_API_URL}")
+    try:
+        parts = urlsplit(api_url)  # raises on an unclosed [ (http://[::1)
+    except ValueError:
+        raise bad from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad
+    try:
+        port = parts.port  # raises on a port that is not a number or above 65535
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise reader.fail(
+            "github.api_url",
+            f"'{raw}' must be an http(s) URL like {DEFAULT_API_URL} — "
+            "its port must be a number from 1 to 65535",
+        )
+    if parts.query or parts.fragment:
+        raise reader.fail("github.api_url", "must not carry a query or fragment")
+    return api_url
+
+
+def _authority(url: str) -> str:
+    """What may hold user:token@ in ``url``, found without urlsplit (which raises on some URLs
+    that still carry credentials): after the ``//`` (or from the start if there is none) up to
+    the first / ? or #. A colon-only form (http:user:token@host) is covered too."""
+    _, slashes, rest = url.partition("//")
+    return re.split(r"[/?#]", rest if slashes else url, maxsplit=1)[0]
 
 
 def _refuse_credentials(reader: _Reader, netloc: str) -> None:
@@ -493,8 +583,8 @@ def _visibility(value: str) -> Visibility:
 
 
 def _windows(reader: _Reader, win: Mapping[str, Any]) -> WindowConfig:
-    since = reader.moment(win, "since", "github.windows.since")
-    until = reader.moment(win, "until", "github.windows.until")
+    since = reader.moment(win, "since", "github.windows.since", end=False)
+    until = reader.moment(win, "until", "github.windows.until", end=True)
     year_value = win.get("year")
     if year_value is None:
         if since is None:
@@ -503,9 +593,21 @@ def _windows(reader: _Reader, win: Mapping[str, Any]) -> WindowConfig:
     else:
         year = int(
             reader.number(
-                win, "year", "github.windows.year", 0, minimum=2008, maximum=2100, integer=True
+                win,
+                "year",
+                "github.windows.year",
+                0,
+                minimum=FIRST_YEAR,
+                maximum=LAST_YEAR,
+                integer=True,
             )
         )
+        # The year names the data folder (year=2024): a window that misses it entirely would
+        # file one year's activity under another's name. A fiscal window that overlaps it is fine.
+        if since is not None and since >= datetime(year + 1, 1, 1, tzinfo=UTC):
+            raise _contradiction(reader, year, "since", since)
+        if until is not None and until <= datetime(year, 1, 1, tzinfo=UTC):
+            raise _contradiction(reader, year, "until", until)
     if since is None:
         since = datetime(year, 1, 1, tzinfo=UTC)
     if until is None:
@@ -518,20 +620,17 @@ def _windows(reader: _Reader, win: Mapping[str, Any]) -> WindowConfig:
     return WindowConfig(year=year, since=since, until=until)
 
 
+def _contradiction(reader: _Reader, year: int, key: str, moment: datetime) -> ConfigInvalid:
+    return reader.fail(
+        "github.windows.year",
+        f"{year} contradicts github.windows.{key} ({_iso(moment)}) — "
+        "the window must overlap the year; fix one of them",
+    )
+
+
 def load_config(path: Path, *, cwd: Path | None = None) -> Config:
-    """Read and validate the YAML config at ``path``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigNotFound(
-            f"config file {path} not found — copy config/config.example.yaml there and edit it"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigNotFound(f"config path {path} is a folder, not a YAML file") from None
-    except UnicodeDecodeError:
-        raise ConfigInvalid(f"{path}: not a text file (UTF-8 expected)") from None
-    except OSError as exc:
-        raise ConfigNotFound(f"config file {path} cannot be read: {exc.strerror}") from None
+    """Read and validate the YAML config at ``path`` (a regular file of at most 1 MiB)."""
+    text = _read_config(path)
     config = parse_config(text, source=str(path), cwd=cwd)
     return Config(
         github=config.github,
@@ -540,3 +639,64 @@ def load_config(path: Path, *, cwd: Path | None = None) -> Config:
         storage=config.storage,
         source=path,
     )
+
+
+def _read_config(path: Path) -> str:
+    """The text of the config file at ``path``.
+
+    It is stat-ed before it is opened: open() blocks forever on a FIFO with no writer, and
+    /dev/zero never ends, so anything but a regular file is refused unopened. It is then opened
+    non-blocking (in case it was swapped for a FIFO since), checked again, and read at most
+    MAX_CONFIG_BYTES + 1 bytes (in case it grew).
+    """
+    if "\0" in str(path):
+        raise ConfigNotFound("config path must not contain a NUL character — pass the YAML file")
+    try:
+        _check_config_stat(path, path.stat())
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        with open(os.open(path, flags), "rb") as file:
+            _check_config_stat(path, os.fstat(file.fileno()))
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigNotFound(
+            f"config file {path} not found — copy config/config.example.yaml there and edit it"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigNotFound(f"config path {path} is a folder, not a YAML file") from None
+    except OSError as exc:
+        raise ConfigNotFound(f"config file {path} cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise _too_large(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigInvalid(f"{path}: not a text file (UTF-8 expected)") from None
+
+
+def _check_config_stat(path: Path, info: os.stat_result) -> None:
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise ConfigNotFound(f"config path {path} is a folder, not a YAML file")
+    if not stat.S_ISREG(mode):
+        raise ConfigNotFound(
+            f"config path {path} is not a regular file ({_file_kind(mode)}) — "
+            "pass the YAML file itself"
+        )
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise _too_large(path)
+
+
+def _too_large(path: Path) -> ConfigInvalid:
+    return ConfigInvalid(f"config file {path} is larger than 1 MiB — is it the right file?")
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
