@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 import socket
 import subprocess
 import sys
@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from gh_year_end.cli import render_unlock_result
 from gh_year_end.collect.admin import (
     ResetPlan,
     ResetRequest,
+    UnlockResult,
     plan_reset,
     reset_data,
     unlock_target,
@@ -349,27 +352,82 @@ def test_unlock_removes_a_stale_lock_and_says_whose(tmp_path: Path) -> None:
     assert result.state == "stale"
     assert result.owner == owner
     assert not result.was_alive
+    assert not result.lock_file_removed
+    assert lock_path.exists()  # a stale lock's file stays: the next collect locks it
     assert read_owner(lock_path) is None
     assert holder_state(lock_path) == "free"
 
 
-def test_unlock_refuses_a_live_holder_unless_forced(tmp_path: Path) -> None:
+def test_unlock_never_removes_a_live_holder_even_forced(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     lock_path = PathManager(config).lock_path
     lock = RunLock(lock_path, command="ghye collect")
     lock.acquire()
     try:
-        with pytest.raises(
-            LockNotStale, match=rf"the lock holder, pid {os.getpid()} on .* is still running"
-        ):
-            unlock_target(config)
-        result = unlock_target(config, force=True)
-        assert result.removed
-        assert result.was_alive
-        assert result.owner is not None
-        assert result.owner.pid == os.getpid()
+        for force in (False, True):
+            with pytest.raises(LockNotStale) as info:
+                unlock_target(config, force=force)
+            assert lock.owner is not None
+            assert str(info.value) == (
+                f"the lock holder, {lock.owner.describe()}, is still running — stop it first "
+                "(Ctrl+C lets it save its progress); a running holder is never unlocked"
+            )
+        assert read_owner(lock_path) == lock.owner
+        assert lock_path.exists()
+        assert holder_state(lock_path) == "alive"
     finally:
         lock.release()
+
+
+def test_forced_unlock_of_a_holder_on_another_host_says_it_may_still_run(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    lock_path = PathManager(config).lock_path
+    lock_path.parent.mkdir(parents=True)
+    lock_path.touch()
+    owner = LockOwner(
+        pid=1, host="elsewhere.example", user="me", command="ghye collect", started_at=T0
+    )
+    owner_path(lock_path).write_bytes(owner.to_json())
+    with pytest.raises(LockNotStale, match="it is not on this host"):
+        unlock_target(config)
+    result = unlock_target(config, force=True)
+    assert result == UnlockResult(
+        lock_path=lock_path,
+        state="unknown",
+        owner=owner,
+        removed=True,
+        was_alive=True,
+        lock_file_removed=True,
+    )
+    assert not lock_path.exists()
+    assert read_owner(lock_path) is None
+    out = io.StringIO()
+    render_unlock_result(Console(file=out, width=80), result)
+    assert out.getvalue() == (
+        "removed the lock of pid 1 on elsewhere.example (ghye collect, since "
+        "2026-03-01 12:00:00 UTC) — its holder could not be checked from here, so --force "
+        "removed its record and lock file\n"
+    )
+
+
+def test_unlock_of_an_unreadable_leftover_record_says_what_it_removed(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    lock_path = PathManager(config).lock_path
+    lock_path.parent.mkdir(parents=True)
+    owner_path(lock_path).write_bytes(b"\x00garbage")
+    result = unlock_target(config)
+    assert (result.state, result.owner, result.removed, result.was_alive) == (
+        "free",
+        None,
+        True,
+        False,
+    )
+    assert not owner_path(lock_path).exists()
+    out = io.StringIO()
+    render_unlock_result(Console(file=out, width=80), result)
+    assert out.getvalue() == (
+        f"no lock held on {lock_path}; removed an unreadable owner record beside it\n"
+    )
 
 
 def test_whole_reset_works_on_a_damaged_checkpoint(config: Config) -> None:

@@ -19,10 +19,14 @@ import pytest
 
 from gh_year_end.errors import CheckpointLocked, LockNotStale
 from gh_year_end.storage.lock import (
+    RELOCK_ATTEMPTS,
+    LockBreak,
     LockOwner,
     RunLock,
     break_lock,
+    clear_lock,
     holder_state,
+    locks_the_path,
     owner_path,
     process_start_ticks,
     read_owner,
@@ -87,11 +91,11 @@ def test_acquire_records_the_owner_beside_the_lock_and_release_removes_it(tmp_pa
         assert holder_state(lock) == "alive"
     assert not run_lock.held
     assert not owner_path(lock).exists()
-    assert lock.exists()  # filelock keeps the file: waiters share one inode
+    assert lock.exists()  # the file stays: waiters share one inode
     assert holder_state(lock) == "free"
 
 
-def test_filelock_neither_truncates_nor_deletes_the_lock_file(tmp_path: Path) -> None:
+def test_the_lock_file_is_neither_truncated_nor_deleted(tmp_path: Path) -> None:
     lock = lock_file(tmp_path)
     lock.parent.mkdir(parents=True)
     lock.write_bytes(b"kept")
@@ -181,20 +185,204 @@ def test_break_lock_removes_only_stale_records(tmp_path: Path) -> None:
     assert holder_state(lock) == "free"
 
 
-def test_break_lock_refuses_a_live_holder_unless_forced(tmp_path: Path) -> None:
+def still_running(pid: int, command: str = "ghye collect") -> str:
+    return (
+        f"the lock holder, pid {pid} on {HOST} since 2026-11-26 10:02 UTC ({command}), is still "
+        "running — stop it first (Ctrl+C lets it save its progress); a running holder is never "
+        "unlocked"
+    )
+
+
+def test_break_lock_never_removes_a_running_holder_even_forced(tmp_path: Path) -> None:
+    # The bug: --force removed the lock of a holder proven alive, and a second collect ran.
     lock = lock_file(tmp_path)
     with RunLock(lock, command="ghye collect", clock=clock) as held:
+        for force in (False, True):
+            with pytest.raises(LockNotStale) as info:
+                break_lock(lock, force=force)
+            assert str(info.value) == still_running(os.getpid())
+            assert "--force" not in str(info.value)
+        assert read_owner(lock) == held.owner
+        assert lock.exists()
+        assert holder_state(lock) == "alive"
+        with pytest.raises(CheckpointLocked):
+            RunLock(lock, command="ghye resume").acquire()
+        assert held.held
+
+
+def test_forced_unlock_of_a_holder_on_another_host_removes_record_and_lock_file(
+    tmp_path: Path,
+) -> None:
+    lock = lock_file(tmp_path)
+    elsewhere = LockOwner(1, "elsewhere.example", "ana", "ghye collect", SINCE)
+    write_owner(lock, elsewhere)
+    lock.touch()
+    assert clear_lock(lock, force=True) == LockBreak("unknown", elsewhere, True, True)
+    assert not owner_path(lock).exists()
+    assert not lock.exists()
+    assert holder_state(lock) == "free"
+
+
+def test_a_dead_record_beside_an_unrecorded_flock_is_unknown_and_says_so(tmp_path: Path) -> None:
+    lock = lock_file(tmp_path)
+    dead = LockOwner(dead_pid(), HOST, "ana", "ghye collect", SINCE)
+    write_owner(lock, dead)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held by someone who has not recorded themself (yet)
+    try:
+        assert holder_state(lock) == "unknown"
         with pytest.raises(LockNotStale) as info:
             break_lock(lock, force=False)
         assert str(info.value) == (
-            f"the lock holder, pid {os.getpid()} on {HOST} since 2026-11-26 10:02 UTC "
-            "(ghye collect), is still running — stop it first (Ctrl+C lets it save), or run "
-            "`ghye unlock --force` if you are sure"
+            f"lock {lock} is held by a process that has not recorded itself (the record names "
+            f"{dead.describe()}, which has exited) — if you are sure no ghye is running, run "
+            "`ghye unlock --force`"
         )
-        assert owner_path(lock).exists()
-        assert break_lock(lock, force=True) == held.owner
-        assert not owner_path(lock).exists()
-        assert not lock.exists()  # forced: the next collect takes a fresh lock file
+        assert read_owner(lock) == dead
+    finally:
+        os.close(fd)
+
+
+def test_locks_the_path_compares_device_and_inode(tmp_path: Path) -> None:
+    lock = lock_file(tmp_path)
+    lock.parent.mkdir(parents=True)
+    lock.touch()
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        assert locks_the_path(fd, lock)
+        lock.unlink()
+        assert not locks_the_path(fd, lock)  # removed
+        lock.touch()
+        assert not locks_the_path(fd, lock)  # replaced by a new file
+        other = lock.with_name("other")
+        other.touch()
+        os.replace(other, lock)
+        assert not locks_the_path(fd, lock)  # renamed over
+    finally:
+        os.close(fd)
+
+
+def replace_path(lock: Path) -> None:
+    """What a racing `rm` (or an old `ghye unlock --force`) followed by a new open does."""
+    lock.unlink()
+    lock.touch()
+
+
+def test_acquire_locks_again_when_the_path_was_replaced_after_its_flock(tmp_path: Path) -> None:
+    lock = lock_file(tmp_path)
+    lock.parent.mkdir(parents=True)
+    lock.touch()
+    old_fd = os.open(lock, os.O_RDWR)  # keeps the first inode, to look at it afterwards
+    calls: list[int] = []
+
+    def hook() -> None:
+        calls.append(os.stat(lock).st_ino)
+        if len(calls) == 1:
+            replace_path(lock)
+
+    try:
+        with RunLock(lock, command="ghye collect", after_flock=hook):
+            assert len(calls) == 2
+            assert calls[0] != calls[1]
+            # The lock is on the file now at the path, not on the one that was removed.
+            probe = os.open(lock, os.O_RDWR)
+            try:
+                with pytest.raises(BlockingIOError):
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            finally:
+                os.close(probe)
+            fcntl.flock(old_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the old inode was let go
+            fcntl.flock(old_fd, fcntl.LOCK_UN)
+    finally:
+        os.close(old_fd)
+
+
+def test_acquire_refuses_when_another_process_took_the_replacing_file(tmp_path: Path) -> None:
+    # The race, made deterministic: we hold the flock of the old file; the path is removed and
+    # another process creates a new file there, locks it and records itself. Without the inode
+    # check both would run.
+    lock = lock_file(tmp_path)
+    holders: list[subprocess.Popen[str]] = []
+
+    def hook() -> None:
+        if holders:
+            return
+        lock.unlink()
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(lock)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        holders.append(holder)
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+
+    try:
+        with pytest.raises(CheckpointLocked) as info:
+            RunLock(lock, command="ghye resume", after_flock=hook).acquire()
+        (holder,) = holders
+        assert str(info.value).startswith(f"checkpoint locked by pid {holder.pid} on {HOST} ")
+        owner = read_owner(lock)
+        assert owner is not None
+        assert owner.pid == holder.pid
+        assert holder_state(lock) == "alive"
+    finally:
+        for holder in holders:
+            holder.kill()
+            holder.communicate()  # reaps it and closes its pipes
+
+
+def test_acquire_gives_up_when_the_path_keeps_being_replaced(tmp_path: Path) -> None:
+    lock = lock_file(tmp_path)
+    calls: list[None] = []
+
+    def hook() -> None:
+        calls.append(None)
+        replace_path(lock)
+
+    with pytest.raises(CheckpointLocked) as info:
+        RunLock(lock, command="ghye collect", after_flock=hook).acquire()
+    assert str(info.value) == (
+        f"the lock file {lock} was removed or replaced 5 times while this process locked it — "
+        "make sure no other ghye is running, then try again"
+    )
+    assert len(calls) == RELOCK_ATTEMPTS == 5
+    assert not owner_path(lock).exists()
+    with RunLock(lock, command="ghye collect"):  # nothing was left locked
+        pass
+
+
+def test_a_holder_in_this_process_keeps_the_target_when_its_lock_file_is_removed(
+    tmp_path: Path,
+) -> None:
+    lock = lock_file(tmp_path)
+    first = RunLock(lock, command="ghye collect", clock=clock)
+    first.acquire()
+    try:
+        lock.unlink()
+        with pytest.raises(CheckpointLocked) as info:
+            RunLock(lock, command="ghye resume").acquire()
+        assert str(info.value) == (
+            f"checkpoint locked by pid {os.getpid()} on {HOST} since 2026-11-26 10:02 UTC "
+            "(ghye collect) — if that process is gone, run `ghye unlock`"
+        )
+        assert read_owner(lock) == first.owner
+    finally:
+        first.release()
+    with RunLock(lock, command="ghye resume"):
+        pass
+
+
+def test_the_lock_file_is_created_with_mode_0644(tmp_path: Path) -> None:
+    lock = lock_file(tmp_path)
+    previous = os.umask(0)
+    try:
+        with RunLock(lock, command="c"):
+            pass
+    finally:
+        os.umask(previous)
+    assert lock.stat().st_mode & 0o777 == 0o644
 
 
 def test_unreadable_record_counts_as_no_record(tmp_path: Path) -> None:
@@ -264,3 +452,50 @@ def test_two_processes_second_fails_at_once_then_succeeds_after_holder_is_killed
     with run_lock:
         assert run_lock.replaced_owner is not None
         assert run_lock.replaced_owner.pid == holder.pid
+
+
+def test_a_holder_in_another_process_survives_a_forced_unlock_and_the_rm_of_its_lock_file(
+    tmp_path: Path,
+) -> None:
+    lock = lock_file(tmp_path)
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+        owner = read_owner(lock)
+        assert owner is not None
+        assert owner.pid == holder.pid
+        inode = lock.stat().st_ino
+
+        with pytest.raises(LockNotStale) as info:
+            break_lock(lock, force=True)
+        assert str(info.value) == (
+            f"the lock holder, {owner.describe()}, is still running — stop it first (Ctrl+C "
+            "lets it save its progress); a running holder is never unlocked"
+        )
+        assert lock.stat().st_ino == inode
+        assert read_owner(lock) == owner
+
+        for how in ("removed", "replaced"):
+            lock.unlink(missing_ok=True)  # `rm checkpoint.json.lock` under the live holder
+            if how == "replaced":
+                lock.touch()
+            with pytest.raises(CheckpointLocked) as locked:
+                RunLock(lock, command="ghye resume").acquire()
+            assert str(locked.value) == (
+                f"checkpoint locked by {owner.describe()} — if that process is gone, run "
+                "`ghye unlock`"
+            )
+            assert read_owner(lock) == owner  # its record was left alone
+            assert holder_state(lock) == "alive"
+            with pytest.raises(LockNotStale):
+                break_lock(lock, force=True)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert holder_state(lock) == "stale"
+    with RunLock(lock, command="ghye resume") as taken:
+        assert taken.replaced_owner == owner

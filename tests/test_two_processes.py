@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -143,6 +145,73 @@ def test_unlock_refuses_while_the_holder_lives(holder: Holder) -> None:
     assert holder.alive()
     assert holder_state(holder.lock) == "alive"
     assert _owner_pid(holder.lock) == holder.pid
+
+
+def test_forced_unlock_never_removes_a_running_collect(holder: Holder) -> None:
+    # The bug: `ghye unlock --force` removed this lock (and its refusal suggested doing so); the
+    # next collect then ran beside the holder and wrote its records a second time.
+    owner = read_owner(holder.lock)
+    assert owner is not None
+    assert owner.pid == holder.pid
+    inode = holder.lock.stat().st_ino
+
+    done = run_ghye(["unlock", "--force", "--config", str(holder.config)])
+
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert done.stderr == (
+        f"error: the lock holder, {owner.describe()}, is still running — stop it first "
+        "(Ctrl+C lets it save its progress); a running holder is never unlocked\n"
+    )
+    assert done.stdout == ""
+    assert holder.alive()
+    assert holder.lock.stat().st_ino == inode  # the lock file is still the holder's
+    assert read_owner(holder.lock) == owner
+
+
+# A second writer that only takes the run lock (what every collect does first).
+SECOND = """
+import sys
+from pathlib import Path
+from gh_year_end.errors import CheckpointLocked
+from gh_year_end.storage.lock import RunLock
+try:
+    RunLock(Path(sys.argv[1]), command="ghye resume").acquire()
+except CheckpointLocked as exc:
+    print(exc)
+    sys.exit(exc.exit_code)
+print("acquired")
+"""
+
+
+def test_removing_the_lock_file_under_a_running_collect_lets_no_second_writer_in(
+    own_holder: Holder,
+) -> None:
+    owner = read_owner(own_holder.lock)
+    assert owner is not None
+    assert owner.pid == own_holder.pid
+    own_holder.lock.unlink()  # `rm checkpoint.json.lock` while the collect runs
+    refused = (
+        f"checkpoint locked by {owner.describe()} — if that process is gone, run `ghye unlock`"
+    )
+
+    second = subprocess.run(
+        [sys.executable, "-c", SECOND, str(own_holder.lock)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    collect = run_ghye(["collect", "--config", str(own_holder.config)], timeout=60)
+    forced = run_ghye(["unlock", "--force", "--config", str(own_holder.config)])
+
+    assert (second.returncode, second.stdout) == (4, refused + "\n"), second.stderr
+    assert collect.returncode == 4, collect.stdout + collect.stderr
+    assert collect.stderr == f"error: {refused}\n"
+    assert forced.returncode == 4, forced.stdout + forced.stderr
+    assert "a running holder is never unlocked" in forced.stderr
+    assert own_holder.alive()
+    assert read_owner(own_holder.lock) == owner
+    assert holder_state(own_holder.lock) == "alive"
 
 
 def test_status_reads_without_the_lock_and_shows_the_holder_alive(holder: Holder) -> None:

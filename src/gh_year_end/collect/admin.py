@@ -26,10 +26,8 @@ from gh_year_end.storage.lock import (
     HolderState,
     LockOwner,
     RunLock,
-    break_lock,
-    holder_state,
+    clear_lock,
     owner_path,
-    read_owner,
 )
 from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
 
@@ -365,22 +363,33 @@ class UnlockResult:
 
     lock_path: Path
     state: HolderState
+    """The holder as found: free, stale, or unknown (removed with --force). A holder alive on
+    this host is never removed: that raises LockNotStale instead."""
     owner: LockOwner | None
+    """Whose lock it was; None when free, or held by a process that never recorded itself."""
     removed: bool
+    """Something was removed: the owner record, and with --force the lock file."""
     was_alive: bool
+    """The holder might still have been running: true only when --force removed a holder whose
+    liveness cannot be checked from here (another host, or no record)."""
+    lock_file_removed: bool = False
+    """The lock file itself was removed (--force on an unknown holder)."""
 
 
 def unlock_target(config: Config, *, force: bool = False) -> UnlockResult:
-    """Remove a lock left by a crashed run; a live holder is refused (LockNotStale) unless
-    ``force``."""
+    """Remove a lock left by a run that is gone.
+
+    A holder running on this host is always refused (LockNotStale), ``force`` or not: removing
+    its lock would let a second collect write beside it. ``force`` only removes a holder whose
+    liveness cannot be checked from here (another host, or a lock held without a record).
+    """
     lock_path = PathManager(config).lock_path
-    state = holder_state(lock_path)
-    owner = read_owner(lock_path)
-    removed_owner = break_lock(lock_path, force=force)
+    done = clear_lock(lock_path, force=force)
     return UnlockResult(
         lock_path=lock_path,
-        state=state,
-        owner=removed_owner or owner if state != "free" else None,
-        removed=state != "free",
-        was_alive=state in ("alive", "unknown"),
+        state=done.state,
+        owner=done.owner,
+        removed=done.record_removed or done.lock_file_removed,
+        was_alive=done.state == "unknown",
+        lock_file_removed=done.lock_file_removed,
     )

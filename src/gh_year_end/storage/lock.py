@@ -1,11 +1,18 @@
 """The run lock: one collecting process per target, with a record of who holds it.
 
-The lock itself is a kernel ``flock`` on ``checkpoint.json.lock`` taken through ``filelock``'s
-``UnixFileLock``. Read from the installed filelock (4.x): it opens the lock file with
-``O_RDWR | O_CREAT`` and never ``O_TRUNC``, and on Unix it leaves the file in place on release
-(``preserve_lock_file=True`` makes that a promise). Its *soft* fallback (an existence marker on
-file systems without flock) is switched off: a SIGKILLed holder's marker would block the next
-collect, while the kernel drops a dead process's flock by itself.
+The lock itself is a kernel ``flock`` on ``checkpoint.json.lock``, taken here directly with
+``os.open`` + ``fcntl.flock(LOCK_EX | LOCK_NB)`` (see :class:`RunLock` for why not through
+``filelock``). The file is opened ``O_RDWR | O_CREAT | O_CLOEXEC`` (mode 0o644), never truncated,
+and left in place on release, so every contender locks the same inode. A dead process's flock is
+dropped by the kernel.
+
+A flock protects an *inode*, not a name: if the file is removed (``rm``, or an old
+``ghye unlock --force``) while a collect holds it, the next collect would create a new file,
+lock that one, and run beside it. So :meth:`RunLock.acquire` (1) checks, once it holds the flock,
+that the file it locked is still the one at the path (same device and inode) and otherwise
+locks again, and (2) refuses when the owner record names another process still alive on this
+host: that process holds a lock on a file deleted under it. :func:`break_lock` never removes a
+holder that is running on this host, ``force`` or not.
 
 Who holds the lock is written *beside* it, in ``checkpoint.json.lock.owner`` (pid, host, user,
 command, start time, and the process's start time from ``/proc`` plus the boot id, which tell a
@@ -16,13 +23,15 @@ it is then *stale* and simply overwritten by the next acquire. :func:`holder_sta
 
 from __future__ import annotations
 
-import contextlib
+import errno
+import fcntl
 import getpass
 import logging
 import os
 import socket
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -31,7 +40,6 @@ from types import TracebackType
 from typing import Any, Final, Literal, Self
 
 import orjson
-from filelock import Timeout, UnixFileLock
 
 from gh_year_end.errors import CheckpointLocked, LockNotStale
 from gh_year_end.storage.atomic import atomic_write_bytes, ensure_dir, storage_error, utc_now
@@ -45,6 +53,14 @@ OWNER_SUFFIX: Final = ".owner"
 # CheckpointLocked message can name it. Well under the "fails at once" budget.
 _OWNER_WAIT_STEPS: Final = 10
 _OWNER_WAIT_SECONDS: Final = 0.02
+# Never O_TRUNC: the file's bytes are nobody's business but the holder's. O_NOFOLLOW: a symlink
+# planted at the lock path is refused rather than followed.
+_LOCK_OPEN_FLAGS: Final = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+_LOCK_FILE_MODE: Final = 0o644
+# Some file systems report EACCES for a contended flock.
+_CONTENDED: Final = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES})
+# How many times acquire locks again when the file it locked was no longer the one at the path.
+RELOCK_ATTEMPTS: Final = 5
 
 
 def owner_path(lock_path: Path) -> Path:
@@ -228,72 +244,186 @@ def _process_alive(owner: LockOwner) -> bool:
     return True
 
 
-def holder_state(lock_path: Path) -> HolderState:
-    """``free``, ``alive``, ``stale`` or ``unknown`` — without taking the lock.
+def _running_here(owner: LockOwner) -> bool:
+    """Whether ``owner`` is another process than this one, alive on this host."""
+    return owner.host == socket.gethostname() and owner.pid != os.getpid() and _process_alive(owner)
 
-    free: no holder and no owner record. alive: the recorded process runs here. stale: an owner
-    record whose process is gone. unknown: the holder is on another host, or the lock is held
-    by someone who has not (yet) recorded themself.
-    """
+
+# The RunLocks this process holds now, so that acquire also sees a holder in this very process
+# whose lock file was deleted under it (its record names our own pid).
+_HELD_HERE: Final[weakref.WeakSet[RunLock]] = weakref.WeakSet()
+
+
+def _held_in_this_process(owner: LockOwner, lock_path: Path) -> bool:
+    where = os.path.abspath(lock_path)
+    return any(
+        held.owner == owner and os.path.abspath(held.lock_path) == where
+        for held in list(_HELD_HERE)
+    )
+
+
+def _holder(lock_path: Path) -> tuple[HolderState, LockOwner | None]:
+    """The holder's state and the owner record it was judged from (one read of the record)."""
     owner = read_owner(lock_path)
     held = _flock_held(lock_path)
     if owner is None:
-        return "unknown" if held else "free"
+        return ("unknown" if held else "free"), None
     if owner.host != socket.gethostname():
-        return "unknown"
+        return "unknown", owner
     if _process_alive(owner):
-        return "alive"
-    return "unknown" if held else "stale"
+        return "alive", owner
+    return ("unknown" if held else "stale"), owner
 
 
-def break_lock(lock_path: Path, *, force: bool) -> LockOwner | None:
-    """Remove a stale owner record (``ghye unlock``); return the owner removed, if any.
+def holder_state(lock_path: Path) -> HolderState:
+    """``free``, ``alive``, ``stale`` or ``unknown`` — without taking the lock.
 
-    A live (or unknowable) holder is refused with :class:`LockNotStale` unless ``force``; forced,
-    the lock file is removed too, so the next collect takes a fresh one.
+    free: no holder and no owner record. alive: the recorded process runs here (whether or not
+    its lock file is still at the path). stale: an owner record whose process is gone. unknown:
+    the holder is on another host, or the lock is held by someone who has not (yet) recorded
+    themself.
     """
-    state = holder_state(lock_path)
-    owner = read_owner(lock_path)
+    return _holder(lock_path)[0]
+
+
+def still_running_message(owner: LockOwner) -> str:
+    """Why ``ghye unlock`` refuses a holder that runs on this host (``--force`` or not)."""
+    return (
+        f"the lock holder, {owner.describe()}, is still running — stop it first "
+        "(Ctrl+C lets it save its progress); a running holder is never unlocked"
+    )
+
+
+def locked_by_message(owner: LockOwner) -> str:
+    """The CheckpointLocked message naming a recorded holder."""
+    return f"checkpoint locked by {owner.describe()} — if that process is gone, run `ghye unlock`"
+
+
+@dataclass(frozen=True)
+class LockBreak:
+    """What :func:`clear_lock` found and removed."""
+
+    state: HolderState
+    """The holder as judged before anything was removed: free, stale, or (forced) unknown."""
+    owner: LockOwner | None
+    """The owner record judged (and removed); None when there was none, or it was unreadable."""
+    record_removed: bool
+    """The owner record (or an unreadable leftover of one) was removed."""
+    lock_file_removed: bool
+    """The lock file itself was removed: only for a forced unknown holder."""
+
+
+def _remove(path: Path) -> bool:
+    """Unlink ``path`` if it is there; True if this call removed it."""
+    # Only touch it when it is there: on a read-only data folder, unlink() of a missing file
+    # fails with EROFS, not FileNotFoundError.
+    if not (path.exists() or path.is_symlink()):
+        return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise storage_error(exc, path, action="removing") from exc
+    return True
+
+
+def clear_lock(lock_path: Path, *, force: bool) -> LockBreak:
+    """``ghye unlock``: remove what a holder that is gone left behind, and say what that was.
+
+    - free: an unreadable leftover record, if any, is removed.
+    - stale (the recorded process is gone, nobody holds the flock): the record is removed; the
+      lock file stays (the next collect locks it).
+    - alive (the recorded process runs on this host): always refused with :class:`LockNotStale`,
+      ``force`` or not. Removing its lock would let a second collect run beside it.
+    - unknown (the holder is on another host, or holds the flock without a record): refused
+      unless ``force``; forced, the record *and* the lock file go, so the next collect does not
+      wait on a flock nobody here can release.
+
+    Just before removing, the record is read again: if it changed (a new holder recorded itself
+    meanwhile), nothing is removed and :class:`LockNotStale` says so.
+    """
+    state, owner = _holder(lock_path)
     record = owner_path(lock_path)
     if state == "free":
-        # An unreadable leftover, if anything. Only touch it when it is there: on a read-only
-        # data folder, unlink() of a missing file fails with EROFS, not FileNotFoundError.
-        if record.exists() or record.is_symlink():
-            try:
-                record.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise storage_error(exc, record, action="removing") from exc
-        return None
-    if state in ("alive", "unknown") and not force:
+        return LockBreak("free", None, record_removed=_remove(record), lock_file_removed=False)
+    if state == "alive":
+        assert owner is not None  # "alive" is only ever judged from a record
+        raise LockNotStale(still_running_message(owner))
+    if state == "unknown" and not force:
         if owner is None:
             raise LockNotStale(
                 f"lock {lock_path} is held by a process that has not recorded itself — "
                 "if you are sure no ghye is running, run `ghye unlock --force`"
             )
-        if state == "alive":
+        if owner.host != socket.gethostname():
             raise LockNotStale(
-                f"the lock holder, {owner.describe()}, is still running — stop it first "
-                "(Ctrl+C lets it save), or run `ghye unlock --force` if you are sure"
+                f"cannot tell whether the lock holder, {owner.describe()}, is still running "
+                f"(it is not on this host) — if you are sure it is gone, run `ghye unlock --force`"
             )
         raise LockNotStale(
-            f"cannot tell whether the lock holder, {owner.describe()}, is still running "
-            f"(it is not on this host) — if you are sure it is gone, run `ghye unlock --force`"
+            f"lock {lock_path} is held by a process that has not recorded itself (the record "
+            f"names {owner.describe()}, which has exited) — if you are sure no ghye is running, "
+            "run `ghye unlock --force`"
         )
+    now = read_owner(lock_path)
+    if now != owner:
+        if now is None and state == "stale":
+            # Removed meanwhile (another unlock, or the next collect took over and finished).
+            return LockBreak(state, owner, record_removed=False, lock_file_removed=False)
+        if now is not None and _running_here(now):
+            raise LockNotStale(still_running_message(now))
+        who = now.describe() if now is not None else "no record"
+        raise LockNotStale(
+            f"the lock of {lock_path} changed hands while unlocking (now: {who}) — "
+            "run `ghye unlock` again to see who holds it"
+        )
+    record_removed = _remove(record)
+    lock_file_removed = _remove(lock_path) if state == "unknown" else False
+    return LockBreak(state, owner, record_removed, lock_file_removed)
+
+
+def break_lock(lock_path: Path, *, force: bool) -> LockOwner | None:
+    """:func:`clear_lock`, returning only the owner whose record was removed, if any."""
+    result = clear_lock(lock_path, force=force)
+    return result.owner if result.record_removed or result.lock_file_removed else None
+
+
+def locks_the_path(fd: int, lock_path: Path) -> bool:
+    """Whether the file open at ``fd`` is still the one at ``lock_path`` (same device and inode).
+
+    False when the path was removed, or replaced by another file, since ``fd`` was opened. While
+    ``fd`` is open its inode cannot be freed, so its number cannot have been reused by the file
+    now at the path. OSError other than a missing path propagates.
+    """
     try:
-        with contextlib.suppress(FileNotFoundError):
-            record.unlink()
-        if force and state != "stale":
-            with contextlib.suppress(FileNotFoundError):
-                lock_path.unlink()
+        at_path = os.stat(lock_path)
+    except FileNotFoundError:
+        return False
+    locked = os.fstat(fd)
+    return (locked.st_dev, locked.st_ino) == (at_path.st_dev, at_path.st_ino)
+
+
+def _unlock_and_close(fd: int) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)  # closing drops it too; explicit in case fd was shared
     except OSError as exc:
-        raise storage_error(exc, record, action="removing") from exc
-    return owner
+        log.debug("could not unlock run lock descriptor %d: %s", fd, exc)
+    finally:
+        os.close(fd)
 
 
 class RunLock:
-    """Exclusive, never-blocking run lock on ``lock_path`` with an owner record beside it."""
+    """Exclusive, never-blocking run lock on ``lock_path`` with an owner record beside it.
+
+    The flock is taken directly (``os.open`` + ``fcntl.flock``) rather than through
+    ``filelock.UnixFileLock``: acquire must compare the locked descriptor with the file at the
+    path, and filelock keeps that descriptor in a private attribute whose place and meaning
+    differ across the versions ``pyproject.toml`` allows (3.13 to 4.x), so reading it could
+    silently check nothing after an upgrade. With the descriptor our own, the check is exact,
+    and none of filelock's machinery (soft markers, leases, fork handling, per-path singletons)
+    is needed for one lock per process.
+    """
 
     def __init__(
         self,
@@ -302,13 +432,20 @@ class RunLock:
         command: str = "",
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        after_flock: Callable[[], None] | None = None,
     ) -> None:
-        """Prepare (not take) the lock; ``command`` is shown to whoever finds it taken."""
+        """Prepare (not take) the lock; ``command`` is shown to whoever finds it taken.
+
+        ``after_flock`` is called each time the flock is taken, just before checking that the
+        locked file is still the one at the path: a test replaces the path there, in the window
+        a racing ``rm`` would hit.
+        """
         self.lock_path = lock_path
         self.command = command or _default_command()
         self._clock = clock
         self._sleep = sleep
-        self._lock: UnixFileLock | None = None
+        self._after_flock = after_flock
+        self._fd: int | None = None
         self.owner: LockOwner | None = None
         """Our record while held."""
         self.replaced_owner: LockOwner | None = None
@@ -317,42 +454,89 @@ class RunLock:
     @property
     def held(self) -> bool:
         """Whether this instance holds the lock."""
-        return self._lock is not None
+        return self._fd is not None
 
     def acquire(self) -> None:
-        """Take the lock now or raise :class:`CheckpointLocked` naming the holder. Never waits."""
-        if self._lock is not None:
+        """Take the lock now or raise :class:`CheckpointLocked` naming the holder. Never waits.
+
+        Refused too when the owner record names another process alive on this host: that
+        process still runs on a lock file that was deleted under it.
+        """
+        if self._fd is not None:
             return
         ensure_dir(self.lock_path.parent)
-        lock = UnixFileLock(
-            self.lock_path,
-            timeout=0,
-            thread_local=False,  # the lock belongs to the run, not to the thread that took it
-            blocking=False,
-            fallback_to_soft=False,
-            preserve_lock_file=True,
-        )
+        fd = self._lock_the_file_at_the_path()
         try:
-            lock.acquire()
-        except Timeout:
-            raise self._locked_error() from None
-        except OSError as exc:
-            raise storage_error(exc, self.lock_path, action="locking") from exc
-        try:
-            self.replaced_owner = read_owner(self.lock_path)
+            found = read_owner(self.lock_path)
+            if found is not None and (
+                _running_here(found) or _held_in_this_process(found, self.lock_path)
+            ):
+                log.info(
+                    "the run lock %s was locked, but its owner record names %s, still running: "
+                    "its lock file was removed under it",
+                    self.lock_path,
+                    found.describe(),
+                )
+                raise CheckpointLocked(locked_by_message(found))
             me = LockOwner.current(self.command, self._clock)
             atomic_write_bytes(owner_path(self.lock_path), me.to_json())
         except BaseException:
-            lock.release()
+            _unlock_and_close(fd)
             raise
-        if self.replaced_owner is not None:
+        self.replaced_owner = found
+        if found is not None:
             log.info(
                 "took over the run lock %s from a run that ended without releasing it (%s)",
                 self.lock_path,
-                self.replaced_owner.describe(),
+                found.describe(),
             )
         self.owner = me
-        self._lock = lock
+        self._fd = fd
+        _HELD_HERE.add(self)
+
+    def _lock_the_file_at_the_path(self) -> int:
+        """A descriptor holding the flock of the file that is at the path now."""
+        for _attempt in range(RELOCK_ATTEMPTS):
+            fd = self._open_and_flock()
+            try:
+                if self._after_flock is not None:
+                    self._after_flock()
+                current = locks_the_path(fd, self.lock_path)
+            except OSError as exc:
+                _unlock_and_close(fd)
+                raise storage_error(exc, self.lock_path, action="locking") from exc
+            except BaseException:
+                _unlock_and_close(fd)
+                raise
+            if current:
+                return fd
+            # Removed or replaced between our open and our flock: the lock we hold guards a
+            # file nobody else will open. Lock whatever is at the path now.
+            _unlock_and_close(fd)
+            log.info(
+                "the run lock file %s was replaced while locking it; locking again", self.lock_path
+            )
+        raise CheckpointLocked(
+            f"the lock file {self.lock_path} was removed or replaced {RELOCK_ATTEMPTS} times "
+            "while this process locked it — make sure no other ghye is running, then try again"
+        )
+
+    def _open_and_flock(self) -> int:
+        try:
+            fd = os.open(self.lock_path, _LOCK_OPEN_FLAGS, _LOCK_FILE_MODE)
+        except OSError as exc:
+            raise storage_error(exc, self.lock_path, action="locking") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in _CONTENDED:
+                raise self._locked_error() from None
+            raise storage_error(exc, self.lock_path, action="locking") from exc
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def _locked_error(self) -> CheckpointLocked:
         owner: LockOwner | None = None
@@ -367,25 +551,32 @@ class RunLock:
                 f"checkpoint locked by another process that has not recorded itself in "
                 f"{owner_path(self.lock_path)} — if no ghye is running, run `ghye unlock`"
             )
-        return CheckpointLocked(
-            f"checkpoint locked by {owner.describe()} — if that process is gone, run `ghye unlock`"
-        )
+        return CheckpointLocked(locked_by_message(owner))
 
     def release(self) -> None:
-        """Remove our owner record, then drop the lock. Idempotent."""
-        lock, self._lock = self._lock, None
-        if lock is None:
+        """Remove our owner record, then drop the lock (the lock file stays). Idempotent."""
+        fd, self._fd = self._fd, None
+        if fd is None:
             return
+        _HELD_HERE.discard(self)
         try:
             current = read_owner(self.lock_path)
             if current is not None and self.owner is not None and current == self.owner:
-                with contextlib.suppress(FileNotFoundError):
-                    owner_path(self.lock_path).unlink()
+                owner_path(self.lock_path).unlink(missing_ok=True)
         except OSError as exc:  # a leftover record is only stale, never harmful
             log.debug("could not remove lock owner record: %s", exc)
         finally:
             self.owner = None
-            lock.release()
+            _unlock_and_close(fd)
+
+    def __del__(self) -> None:
+        # A lock nobody references can never be released by its owner: release it, as
+        # filelock's finalizer did. Never raises (it may run at interpreter shutdown).
+        try:
+            if getattr(self, "_fd", None) is not None:
+                self.release()
+        except Exception:  # noqa: BLE001, S110 — a finalizer must not raise
+            pass
 
     def __enter__(self) -> Self:
         self.acquire()
