@@ -299,14 +299,15 @@ def test_an_unknown_org_is_a_configuration_error(tmp_path: Path, fake: FakeGitHu
     )
 
 
-def test_an_unreachable_api_url_gives_up_after_its_retries_with_exit_3(tmp_path: Path) -> None:
+def test_an_unreachable_api_url_says_to_check_api_url_not_to_resume(tmp_path: Path) -> None:
     api = f"http://127.0.0.1:{unused_port()}"
     config = write_config(tmp_path, api, extra_rate_limit={"max_retries": 2})
     assert_refused(
         cli(["collect", "--config", str(config)], cwd=tmp_path),
         3,
         f"error: could not reach {api}/orgs/acme (ConnectError: All connection attempts failed) "
-        "— gave up after 3 attempts; `ghye resume` continues from this page",
+        f"— gave up after 3 attempts — check github.api_url ({api}): its scheme, host and port, "
+        "and for GitHub Enterprise Server the /api/v3 path; then run `ghye collect` again",
     )
 
 
@@ -669,3 +670,59 @@ def test_a_lock_held_by_another_process_exits_4_naming_it(
     )
     assert jsonl_files(folder) == before
     assert fake.stats()["requests"] == requests
+
+
+# --- a committed line edited behind ghye's back ----------------------------------------------
+
+
+def test_a_committed_line_that_no_longer_parses_fails_only_its_unit(
+    tmp_path: Path, fake: FakeGitHub, stopped: Path
+) -> None:
+    config, folder = clone(stopped, tmp_path, fake)
+    victim = folder / STOPPED_ENDPOINT / "acme__repo-000.jsonl"
+    raw = bytearray(victim.read_bytes())
+    raw[0] = ord("X")  # the first line no longer parses; the size stays what was committed
+    victim.write_bytes(bytes(raw))
+    ran = cli(["resume", "--config", str(config)], cwd=tmp_path)
+    assert ran.code == 3, ran
+    assert "Traceback" not in ran.stdout + ran.stderr
+    assert "internal error" not in ran.stderr
+    state = unit_state(folder, STOPPED_REPO, STOPPED_ENDPOINT)
+    assert state.status is CheckpointStatus.FAILED
+    assert state.error == (
+        f"{victim} line 1 is not a record in ghye's envelope — it was changed outside ghye; run "
+        f"`ghye reset --repo {STOPPED_REPO} --endpoint {STOPPED_ENDPOINT}` to collect that unit "
+        "again"
+    )
+    # Every other unit was collected.
+    others = [
+        (repo, endpoint)
+        for repo, endpoint, s in CheckpointManager.read_only(
+            folder / "checkpoint.json", folder / "checkpoint.journal"
+        ).units()
+        if s.status is not CheckpointStatus.COMPLETE
+    ]
+    assert others == [(STOPPED_REPO, STOPPED_ENDPOINT)]
+    # The advice works.
+    reset = ["reset", "--repo", STOPPED_REPO, "--endpoint", STOPPED_ENDPOINT, "--yes"]
+    assert cli([*reset, "--config", str(config)], cwd=tmp_path).code == 0
+    assert cli(["resume", "--config", str(config)], cwd=tmp_path).code == 0
+    assert expected_problems(fake, folder) == []
+
+
+def test_a_damaged_pulls_file_fails_only_that_repositorys_reviews(
+    tmp_path: Path, fake: FakeGitHub, complete: Path
+) -> None:
+    config, folder = clone(complete, tmp_path, fake)
+    reset = ["reset", "--repo", "acme/repo-001", "--endpoint", "reviews", "--yes"]
+    assert cli([*reset, "--config", str(config)], cwd=tmp_path).code == 0
+    pulls = folder / "pulls" / "acme__repo-001.jsonl"
+    raw = bytearray(pulls.read_bytes())
+    raw[0] = ord("[")  # still JSON-ish, no longer ghye's envelope
+    pulls.write_bytes(bytes(raw))
+    ran = cli(["resume", "--config", str(config)], cwd=tmp_path)
+    assert ran.code == 3, ran
+    assert "internal error" not in ran.stderr
+    state = unit_state(folder, "acme/repo-001", "reviews")
+    assert state.status is CheckpointStatus.FAILED
+    assert f"{pulls} line 1 is not a record in ghye's envelope" in (state.error or "")

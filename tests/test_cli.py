@@ -9,7 +9,7 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +25,12 @@ from gh_year_end.cli import Runtime, app, main
 from gh_year_end.collect.collector import CollectRequest
 from gh_year_end.collect.events import CollectResult, EventSink, NullEvents, UnitFailure
 from gh_year_end.collect.progress import PlainProgress
+from gh_year_end.collect.start import StartDecision
 from gh_year_end.config import Config, load_config
 from gh_year_end.errors import CheckpointLocked, TokenMissing
 from gh_year_end.storage.checkpoint import CheckpointManager
 from gh_year_end.storage.jsonl import JSONLWriter
-from gh_year_end.storage.lock import LockOwner, RunLock, owner_path
+from gh_year_end.storage.lock import LockOwner, RunLock, owner_path, read_owner
 from gh_year_end.storage.paths import PathManager
 
 COMMANDS = ("collect", "resume", "status", "reset", "unlock")
@@ -62,10 +63,11 @@ class StubCollector:
         events: EventSink,
         command: str,
         install_signals: bool = True,
+        confirm: Callable[[StartDecision], bool] | None = None,
     ) -> CollectResult:
         self.calls.append(
             {"config": config, "request": request, "environ": environ, "events": events,
-             "command": command, "install_signals": install_signals}
+             "command": command, "install_signals": install_signals, "confirm": confirm}
         )  # fmt: skip
         events.message("continuing the run for acme")
         events.waiting("primary rate limit", 12)
@@ -94,7 +96,7 @@ def result(**changes: Any) -> CollectResult:
         requests=45,
         rate_limit_hits=0,
         elapsed_seconds=190.4,
-        failures=(UnitFailure("acme/docs", "commits", "404 Not Found", False, True),),
+        failures=(UnitFailure("acme/docs", "commits", "404 Not Found", False, True, 404),),
     )
     return replace(base, **changes)
 
@@ -350,13 +352,16 @@ def test_collect_passes_the_request_and_renders_the_summary(workdir: Path) -> No
     assert "continuing the run for acme" in out
     assert "waiting 00:00:12: primary rate limit" in out
     assert "failed: acme/web commits: 502 Bad Gateway" in out
-    assert "complete — target acme" in out
+    assert (
+        "complete — target acme (1 repository gone or hidden (404) — removed, renamed, or not "
+        "visible to the token)" in out
+    )
     assert "units: 5 complete, 1 unavailable, 0 failed, 0 pending (of 6)" in out
     assert (
         "records: 3,400 this run, 3,400 in all · pages: 40 · requests: 45 · elapsed 00:03:10" in out
     )
     assert "acme/docs" in out
-    assert "404 Not Found (unavailable)" in out
+    assert "gone or hidden (404)" in out
     assert (
         f"data: {PathManager(load_config(workdir / 'config.yaml', cwd=workdir)).target_dir}" in out
     )
@@ -399,13 +404,13 @@ def test_incomplete_run_shows_failures_and_next_steps(workdir: Path) -> None:
     assert "requests: 45 (2 rate-limited)" in out
     for text in (
         "repo",
-        "endpoint",
-        "reason",
-        "retryable",
+        "endpoints",
+        "what happened",
+        "retry",
         "acme/web",
         "502 Bad Gateway",
-        "yes",
-        "no",
+        "resume",
+        "--retry-failed",
     ):
         assert text in out
     assert "continue with `ghye resume`" in out
@@ -627,13 +632,17 @@ def test_unlock_refuses_a_live_holder(workdir: Path, collected: Config) -> None:
     lock.acquire()
     try:
         res = invoke(runtime(workdir), "unlock")
-        forced = invoke(runtime(workdir), "unlock", "--force")
+        forced = invoke(runtime(workdir), "unlock", "--force")  # never removes a running holder
+        assert lock.owner is not None
+        assert read_owner(lock.lock_path) == lock.owner
     finally:
         lock.release()
     assert res.exit_code == 4
     assert one_line(res.stderr).startswith(f"error: the lock holder, pid {os.getpid()} on ")
-    assert forced.exit_code == 0
-    assert "— it was still alive (--force)" in forced.stdout
+    assert forced.exit_code == 4
+    assert forced.stderr == res.stderr
+    assert "a running holder is never unlocked" in forced.stderr
+    assert "--force" not in forced.stderr
 
 
 def test_typer_exit_is_not_an_internal_error() -> None:
@@ -654,13 +663,14 @@ class LoggingCollector(StubCollector):
         events: EventSink,
         command: str,
         install_signals: bool = True,
+        confirm: Callable[[StartDecision], bool] | None = None,
     ) -> CollectResult:
         log = logging.getLogger("gh_year_end.github.ratelimit")
         log.warning("reset lies too far ahead")
         log.debug("sleeping 1.5 s")
         return super().__call__(
             config, request, environ=environ, events=events, command=command,
-            install_signals=install_signals,
+            install_signals=install_signals, confirm=confirm,
         )  # fmt: skip
 
 

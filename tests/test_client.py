@@ -422,14 +422,58 @@ def test_409_with_empty_on_409_is_an_empty_last_page() -> None:
     assert page.meta.status == 409
 
 
-def test_empty_body_is_an_empty_page() -> None:
-    page = run(fetch(make_client(lambda r: httpx.Response(200), FakeTime()), "/x"))
-    assert page.records == []
+NEXT = '<https://api.github.com/x?page=3>; rel="next"'
+ODD_ANSWERS = {
+    "empty body": (200, b""),
+    "null": (200, b"null"),
+    "202": (202, b""),
+    "204": (204, b""),
+    "an object": (200, b'{"message": "ok"}'),
+    "a null item": (200, b'[{"id": 1}, null]'),
+    "a string item": (200, b'[{"id": 1}, "not a record"]'),
+    "an id that is a list": (200, b'[{"id": [1, 2]}]'),
+    "an item without id": (200, b'[{"title": "x"}]'),
+}
 
 
-def test_object_where_a_list_is_expected_is_an_error() -> None:
-    error = run(fail(make_client(lambda r: json_response(200, {"a": 1}), FakeTime()), "/x"))
-    assert isinstance(error, PermanentError)
+@pytest.mark.parametrize("odd", list(ODD_ANSWERS), ids=list(ODD_ANSWERS))
+def test_an_odd_2xx_answer_is_retried_and_never_ends_the_list(odd: str) -> None:
+    status, body = ODD_ANSWERS[odd]
+    answers = [
+        httpx.Response(status, content=body, headers={"link": NEXT}),
+        json_response(200, [{"id": 7}], headers={"link": NEXT}),
+    ]
+    client = make_client(lambda r: answers.pop(0), FakeTime())
+    page = run(fetch(client, "/x?page=2"))
+    assert page.records == [{"id": 7}]
+    assert page.next_url == "https://api.github.com/x?page=3"
+    assert client.stats.retries == 1
+
+
+def test_an_odd_answer_every_time_fails_naming_the_url_and_what_came() -> None:
+    client = make_client(lambda r: httpx.Response(200, content=b"null"), FakeTime(), max_retries=2)
+    error = run(fail(client, "/repos/o/r/pulls"))
+    assert isinstance(error, TransientError)
+    assert error.retryable
+    assert str(error) == (
+        "GitHub answered https://api.github.com/repos/o/r/pulls with null where a list of "
+        "records belongs — gave up after 3 attempts; `ghye resume` continues from this page"
+    )
+
+
+def test_commits_use_sha_as_the_record_key() -> None:
+    client = make_client(lambda r: json_response(200, [{"sha": "abc"}]), FakeTime())
+    assert run(fetch(client, "/repos/o/r/commits", key="sha")).records == [{"sha": "abc"}]
+
+
+def test_an_answer_that_is_not_an_object_is_retried_by_get_object() -> None:
+    answers = [json_response(200, []), json_response(200, {"login": "me"})]
+
+    async def main() -> dict[str, Any]:
+        async with make_client(lambda r: answers.pop(0), FakeTime()) as client:
+            return await client.get_object("/user")
+
+    assert run(main()) == {"login": "me"}
 
 
 # --- retries -----------------------------------------------------------------------------
@@ -492,6 +536,44 @@ def test_transport_failures_are_retried(exc: Exception) -> None:
     page = run(fetch(make_client(handler, FakeTime()), "/x"))
     assert page.records == [{"id": 1}]
     assert len(calls) == 3
+
+
+class TrickledBody(httpx.AsyncByteStream):
+    """A body that arrives one byte at a time, each after a short real pause."""
+
+    def __init__(self, body: bytes, pause: float) -> None:
+        self.body, self.pause = body, pause
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for i in range(len(self.body)):
+            await asyncio.sleep(self.pause)
+            yield self.body[i : i + 1]
+
+
+def test_request_timeout_bounds_the_whole_request_not_each_read() -> None:
+    body = orjson.dumps([{"id": 1}])
+    answers = [
+        httpx.Response(200, stream=TrickledBody(body, 0.05)),  # ~0.6 s in all, no read slow
+        json_response(200, [{"id": 1}]),
+    ]
+    client = make_client(lambda r: answers.pop(0), FakeTime(), request_timeout_seconds=0.2)
+    page = run(fetch(client, "/x"))
+    assert page.records == [{"id": 1}]
+    assert client.stats.retries == 1
+
+
+def test_a_body_that_never_finishes_ends_in_transient_error_naming_the_setting() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=TrickledBody(b"[" * 100, 0.05))
+
+    client = make_client(handler, FakeTime(), request_timeout_seconds=0.1, max_retries=1)
+    error = run(fail(client, "/x"))
+    assert isinstance(error, TransientError)
+    assert str(error) == (
+        "GitHub did not finish answering https://api.github.com/x within 0.1 s "
+        "(request_timeout_seconds) — gave up after 2 attempts; `ghye resume` continues from "
+        "this page"
+    )
 
 
 def test_timeouts_end_in_transient_error() -> None:
@@ -681,6 +763,66 @@ def test_rate_limit_that_never_lifts_is_exhausted() -> None:
     assert error.retryable
     assert error.status == 403
     assert client.stats.rate_limit_hits == RATE_LIMIT_RETRIES + 1
+
+
+def test_a_rate_limit_message_without_rate_headers_is_a_limit_not_a_refusal() -> None:
+    # A proxy stripped x-ratelimit-*: the message alone says what it is.
+    t = FakeTime()
+    answers = [
+        json_response(403, {"message": "API rate limit exceeded for user ID 1."}),
+        json_response(403, {"message": "API rate limit exceeded for user ID 1."}),
+        json_response(200, [{"id": 1}]),
+    ]
+    client = make_client(lambda r: answers.pop(0), t, secondary_min_wait_seconds=30.0)
+    page = run(fetch(client, "/x"))
+    assert page.records == [{"id": 1}]
+    assert t.sleeps == [pytest.approx(30.0), pytest.approx(60.0)]  # doubling: no reset known
+    assert client.stats.rate_limit_hits == 2
+
+
+def test_hits_inside_a_pause_another_answer_began_do_not_use_up_retries() -> None:
+    # Two requests meet the primary limit in 8 rounds; in each round one of them is answered
+    # first and begins the pause, the other is answered inside it. Each begins 4 pauses —
+    # fewer than RATE_LIMIT_RETRIES — and meets 8 limits in all.
+    t = FakeTime()
+    rounds = 8
+    seen = {"/a": 0, "/b": 0}
+    client_box: list[RestClient] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        n = seen[path]
+        seen[path] += 1
+        if n >= rounds:
+            return json_response(200, [{"id": 1}])
+        limiter = client_box[0]._limiter
+        before = limiter.pause_seq
+        first = "/a" if n % 2 == 0 else "/b"
+        other = "/b" if path == "/a" else "/a"
+        for _ in range(1000):  # both requests in flight before either is answered
+            if seen[other] > n:
+                break
+            await asyncio.sleep(0)
+        if path != first:
+            for _ in range(1000):  # until the first answer began its pause
+                if limiter.pause_seq != before:
+                    break
+                await asyncio.sleep(0)
+            else:
+                raise AssertionError(f"{first} was not answered first in round {n}")
+        return json_response(
+            403, {"message": "API rate limit exceeded"}, headers=rate_headers(0, t.now + 10)
+        )
+
+    async def main() -> list[Page]:
+        async with make_client(handler, t) as client:
+            client_box.append(client)
+            return await asyncio.gather(client.get_page("/a"), client.get_page("/b"))
+
+    assert rounds > RATE_LIMIT_RETRIES
+    pages = run(main())
+    assert [p.records for p in pages] == [[{"id": 1}], [{"id": 1}]]
+    assert seen == {"/a": rounds + 1, "/b": rounds + 1}
 
 
 def test_secondary_pause_holds_every_worker() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -234,3 +235,44 @@ def test_reopen_always_restores_exactly_the_committed_prefix(
         assert (writer.offset, writer.lines) == (offset, lines)
     assert path.read_bytes() == expected
     assert expected.count(b"\n") == lines
+
+
+def _synced_dirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every folder os.fsync is called on from here, by path."""
+    synced: list[Path] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        target = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if target.is_dir():
+            synced.append(target)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    return synced
+
+
+def test_a_file_a_killed_run_left_has_its_folder_entries_synced_before_the_first_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run created the folder and the file, then died before it fsynced either folder.
+    folder = tmp_path / "target" / "commits"
+    folder.mkdir(parents=True)
+    path = folder / "acme__web.jsonl"
+    path.write_bytes(b"")
+    synced = _synced_dirs(monkeypatch)
+    JSONLWriter(path, committed_offset=0).close()
+    assert folder in synced  # the file's name in its folder
+    assert folder.parent in synced  # the folder's name in the target folder
+
+
+def test_a_unit_with_commits_reopens_without_syncing_folders_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "issues" / "acme__web.jsonl"
+    with JSONLWriter(path, committed_offset=0) as writer:
+        writer.write(source="github_rest", endpoint="issues", data={"id": 1})
+        offset, _ = writer.flush()
+    synced = _synced_dirs(monkeypatch)
+    JSONLWriter(path, committed_offset=offset, committed_lines=1).close()
+    assert synced == []  # its first commit already made both names durable

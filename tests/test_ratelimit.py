@@ -68,6 +68,7 @@ def limiter(
         clock=t.clock,
         sleep=t.sleep,
         on_wait=(lambda reason, s: calls.append((reason, s))) if calls is not None else None,
+        slow_start=False,
     )
 
 
@@ -419,3 +420,31 @@ def test_acquire_cancelled_while_paused_gives_its_slot_back() -> None:
 
     asyncio.run(main())
     assert gate.in_flight == 1
+
+
+def test_a_secondary_limit_lowers_what_acquire_lets_through() -> None:
+    t = FakeTime()
+    gate = limiter(t, concurrency=4)
+    order: list[str] = []
+
+    async def main() -> None:
+        for _ in range(4):
+            await gate.acquire()
+        gate.release()  # refused while 3 others were in flight
+        gate.secondary_hit(t.now, 0.0, 0.0)
+        assert gate.allowance == 2
+        for _ in range(3):
+            gate.release()
+        t.now += 1.0
+        await gate.acquire()
+        await gate.acquire()
+        waiter = asyncio.create_task(gate.acquire())
+        await asyncio.sleep(0)
+        order.append("blocked" if not waiter.done() else "through")
+        gate.release()
+        await asyncio.wait_for(waiter, timeout=1)
+        order.append("through")
+
+    asyncio.run(main())
+    assert order == ["blocked", "through"]
+    assert gate.in_flight == 2

@@ -1,6 +1,6 @@
-"""SIGINT/SIGTERM to a real ``ghye collect``: exit 130/143 within 2 s, progress saved, lock
-released, and the next ``ghye resume`` ends with the exact dataset; a second SIGINT leaves at
-once; a signal during a long rate-limit pause is not held up by it.
+"""SIGINT/SIGTERM/SIGHUP to a real ``ghye collect``: exit 130/143/129 within 2 s, progress
+saved, lock released, and the next ``ghye resume`` ends with the exact dataset; a second SIGINT
+leaves at once; a signal during a long rate-limit pause is not held up by it.
 
 Signal moments are drawn from ``--torture-seed`` (random by default; shown on failure).
 """
@@ -47,7 +47,7 @@ SETTINGS: Final = FakeSettings(
     token=TEST_TOKEN,
 )
 INTERRUPTED: Final = "interrupted — progress saved; continue with `ghye resume`"
-EXIT_CODES: Final = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_CODES: Final = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 EXIT_BUDGET: Final = 2.0  # seconds from the signal to the process's end
 RUN_TIMEOUT: Final = 60.0
 
@@ -130,7 +130,8 @@ def _resume_ends_exact(folder: Path, target: Path, ref: Reference) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    [(s, m) for s in (signal.SIGINT, signal.SIGTERM) for m in ("early", "mid")],
+    # SIGHUP: the terminal closed or the ssh session dropped — saved like SIGTERM.
+    [(s, m) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) for m in ("early", "mid")],
     ids=lambda case: f"{case[0].name}-{case[1]}",
 )
 def test_signal_exits_with_its_code_saves_progress_releases_lock_and_resume_ends_exact(

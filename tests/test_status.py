@@ -300,7 +300,7 @@ def test_to_dict_follows_the_documented_schema(config: Config, sample: Clock) ->
     }  # fmt: skip
     assert data["failures"][1] == {
         "repo": "acme/web", "endpoint": "commits", "reason": "404 Not Found", "retryable": False,
-        "unavailable": True,
+        "unavailable": True, "http_status": None,
     }  # fmt: skip
     assert data["lock"] == {
         "state": "free", "pid": None, "host": None, "user": None, "command": None,

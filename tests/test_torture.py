@@ -14,6 +14,7 @@ prints its seed, and ``--torture-seed=S`` replays the same draw.
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import time
@@ -58,6 +59,7 @@ SETTINGS: Final = FakeSettings(
     token=TEST_TOKEN,
 )
 MAX_KILLS: Final = 6  # a round's cap is drawn from 1..MAX_KILLS; then a run may finish
+MAX_RESTARTS: Final = 3  # a round whose first run outran its kill starts again (see below)
 PARALLEL: Final = 2  # rounds run two at a time: most of a run is waiting, not computing
 RUN_TIMEOUT: Final = 60.0  # one run of a few seconds; past this it hangs
 POLL: Final = 0.005
@@ -88,6 +90,7 @@ class Round:
     steps: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     kills: int = 0
+    restarts: int = 0
     stale_takeovers: int = 0
     moments: list[str] = field(default_factory=list)
 
@@ -134,7 +137,10 @@ def _kill_at_random_moment(
 ) -> str:
     """Wait for a randomly chosen moment and SIGKILL ``proc`` (unless it ends first).
 
-    Without ``late`` the moment is one the run cannot outrun, so the round surely crashes once.
+    Without ``late`` the moment is one the run cannot outrun, so the round surely crashes once:
+    a startup kill comes at its drawn time or as soon as the run holds the lock, whichever is
+    first (a run cannot end before it took the lock and wrote its data); a pages kill comes,
+    without jitter, once at most 90% of what is left is on disk.
     """
     modes = [(w, m) for w, m in MODES if late or m != "late"]
     mode = rng.choices([m for _, m in modes], weights=[w for w, _ in modes])[0]
@@ -142,7 +148,12 @@ def _kill_at_random_moment(
     lock = target / "checkpoint.json.lock"
     if mode == "startup":
         at = time.monotonic() + rng.uniform(0.0, 1.0)
-        reached = _wait_for(proc, lambda: time.monotonic() >= at, deadline)
+        if late:
+            reached = _wait_for(proc, lambda: time.monotonic() >= at, deadline)
+        else:
+            reached = _wait_for(
+                proc, lambda: time.monotonic() >= at or _holds(lock, proc.pid), deadline
+            )
         jitter = 0.0
     elif mode == "locked":
         reached = _wait_for(proc, lambda: _holds(lock, proc.pid), deadline)
@@ -153,9 +164,13 @@ def _kill_at_random_moment(
         reached = _wait_for(proc, lambda: _holds(lock, proc.pid), deadline)
         start = data_bytes(target)
         share = rng.random() if mode == "pages" else 0.99
+        if not late:
+            share *= 0.9
         goal = start + share * max(0, ref.total_bytes - start)
         reached = reached and _wait_for(proc, lambda: data_bytes(target) >= goal, deadline)
         jitter = rng.uniform(0.0, 0.01) if mode == "pages" else rng.uniform(0.0, 0.25)
+        if not late:
+            jitter = 0.0
     if reached and jitter:
         time.sleep(jitter)
     hung = time.monotonic() > deadline
@@ -207,6 +222,13 @@ def _one_round(number: int, seed: str, folder: Path, fake: FakeGitHub, ref: Refe
             out, err = proc.communicate()
         code = proc.returncode
         record.steps.append(f"{command}/{mode}→{code}@{time.monotonic() - began:.1f}")
+        if code == 0 and not finishing and record.kills == 0 and record.restarts < MAX_RESTARTS:
+            # The run outran its first kill (a very slow poll): the round starts again afresh,
+            # so that every round surely crashes a run at least once.
+            record.restarts += 1
+            shutil.rmtree(folder / "data", ignore_errors=True)
+            command = "collect"
+            continue
         if mode.endswith(":HUNG"):
             record.problems.append(f"{command} still ran after {RUN_TIMEOUT:.0f} s:\n{out[-2000:]}")
             return record

@@ -9,16 +9,18 @@ object, so tests hand in their own instead of patching.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
 import time
 import traceback
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn, Protocol, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn, Protocol, TextIO, cast
 
 import orjson
 import typer
@@ -35,6 +37,7 @@ from gh_year_end.collect.progress import format_duration, open_progress
 from gh_year_end.config import Config, load_config
 from gh_year_end.errors import (
     EXIT_BUG,
+    EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_SIGINT,
     ConfigNotFound,
@@ -47,7 +50,9 @@ from gh_year_end.storage.paths import PathManager
 if TYPE_CHECKING:
     from gh_year_end.collect.admin import ResetPlan, ResetResult, UnlockResult
     from gh_year_end.collect.collector import CollectRequest
+    from gh_year_end.collect.start import StartDecision
     from gh_year_end.collect.status import StatusReport
+    from gh_year_end.manage.verify import VerifyReport
 
 CONFIG_ENV: Final = "GHYE_CONFIG"
 DEFAULT_CONFIG_PLACES: Final = (Path("config.yaml"), Path("config") / "config.yaml")
@@ -58,10 +63,13 @@ EXIT_CODES_HELP: Final = """\
 Exit codes:
   0    every repo×endpoint complete or permanently unavailable (recorded)
   2    usage or configuration error (also: resume without a checkpoint,
-       unknown --from-repo, reset off a terminal without --yes)
-  3    the run ended with units not done (failures, units skipped)
+       unknown --from-repo, reset off a terminal without --yes, data
+       without a checkpoint)
+  3    units not done (failures, units skipped), nothing at all readable,
+       or `verify` found a problem
   4    another live process holds the lock
   5    authentication failed (no token, or 401)
+  129  interrupted by SIGHUP; progress saved — continue with `ghye resume`
   130  interrupted by SIGINT; progress saved — continue with `ghye resume`
   143  interrupted by SIGTERM; progress saved — continue with `ghye resume`
 """
@@ -81,6 +89,7 @@ class CollectFunction(Protocol):
         events: EventSink,
         command: str,
         install_signals: bool = True,
+        confirm: Callable[[StartDecision], bool] | None = None,
     ) -> CollectResult:
         """Run a collect or resume."""
         ...
@@ -88,6 +97,85 @@ class CollectFunction(Protocol):
 
 def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+_GONE_READER: Final = frozenset({errno.EPIPE, errno.EIO})
+
+
+class ReaderSafeStream:
+    """A text stream whose reader may go away: ``ghye status | head -1``, a closed terminal.
+
+    When a write or flush fails because nobody reads any more (EPIPE, or EIO from a hung-up
+    terminal), the descriptor is pointed at /dev/null and every later write succeeds quietly:
+    the command finishes its work (a collect keeps collecting) and exits with its own code,
+    instead of a bug's exit 1 from a BrokenPipeError.
+    """
+
+    def __init__(self, inner: TextIO) -> None:
+        self._inner = inner
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        """Write, unless the reader is gone."""
+        if not self.reader_gone:
+            try:
+                return self._inner.write(text)
+            except OSError as exc:
+                self._gone(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush, unless the reader is gone."""
+        if not self.reader_gone:
+            try:
+                self._inner.flush()
+            except OSError as exc:
+                self._gone(exc)
+
+    def isatty(self) -> bool:
+        """Whether the stream is a terminal (False once its reader is gone)."""
+        try:
+            return not self.reader_gone and self._inner.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        """The underlying descriptor."""
+        return self._inner.fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _gone(self, exc: OSError) -> None:
+        if exc.errno not in _GONE_READER:
+            raise exc
+        self.reader_gone = True
+        try:  # later writes, and the interpreter's own flush at exit, go nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._inner.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+
+def _stdout() -> TextIO:
+    return _safe(sys.stdout)
+
+
+def _stderr() -> TextIO:
+    return _safe(sys.stderr)
+
+
+def _safe(stream: TextIO) -> TextIO:
+    """``stream`` wrapped (looked up by the caller each time: test runners swap the streams).
+
+    No state is shared between wrappers: once one found the reader gone, the descriptor points
+    at /dev/null and every later write through any of them succeeds.
+    """
+    # It has every method a TextIO consumer here calls (write, flush, isatty, fileno, …).
+    return cast("TextIO", ReaderSafeStream(stream))
 
 
 @dataclass
@@ -113,7 +201,7 @@ class Runtime:
 
     def stdout(self) -> Console:
         """A console on the current stdout (looked up now: test runners swap it)."""
-        return Console(file=sys.stdout, force_terminal=self.force_terminal, highlight=False)
+        return Console(file=_stdout(), force_terminal=self.force_terminal, highlight=False)
 
     def run_collect(self) -> CollectFunction:
         """The collector to call."""
@@ -164,18 +252,18 @@ def _verbose(ctx: Any) -> bool:
 
 
 def _error_line(text: str) -> None:
-    Console(file=sys.stderr, highlight=False).print(Text(text, style="red"), soft_wrap=True)
+    Console(file=_stderr(), highlight=False).print(Text(text, style="red"), soft_wrap=True)
 
 
 def _print_traceback(exc: BaseException) -> None:
-    sys.stderr.write("".join(traceback.format_exception(exc)))
+    _stderr().write("".join(traceback.format_exception(exc)))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Logs to whatever sys.stderr is when the record is emitted (test runners swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stderr
+        self.stream = _stderr()
         super().emit(record)
 
 
@@ -281,7 +369,13 @@ def locate_config(explicit: Path | None, *, environ: Mapping[str, str], cwd: Pat
         return explicit if explicit.is_absolute() else cwd / explicit
     from_env = environ.get(CONFIG_ENV, "").strip()
     if from_env:
-        path = Path(from_env).expanduser()
+        try:
+            path = Path(from_env).expanduser()
+        except RuntimeError:  # ~someone with no such user, or ~ with no home folder at all
+            raise ConfigNotFound(
+                f"${CONFIG_ENV} is '{from_env}', whose home folder cannot be found — "
+                "set it to the full path of the YAML file"
+            ) from None
         return path if path.is_absolute() else cwd / path
     for place in DEFAULT_CONFIG_PLACES:
         if (cwd / place).is_file():
@@ -311,9 +405,13 @@ def collect(
         bool,
         typer.Option(
             "--force",
-            help="Start over: remove this target's checkpoint and raw data first "
-            "(also the way past a changed config).",
+            help="Start over: remove this target's checkpoint and raw data — after checking the "
+            "token and the target, and on a terminal after asking (also the way past a changed "
+            "config, or past data found without a checkpoint).",
         ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="With --force: do not ask before removing data.")
     ] = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
@@ -321,6 +419,8 @@ def collect(
     """Collect the configured target's year of activity into JSONL files.
 
     Continues an unfinished run where it stopped; a finished run says "already complete".
+    Data found without its checkpoint is never overwritten: it is refused (exit 2) unless
+    --force.
 
     \b
     Examples:
@@ -330,7 +430,13 @@ def collect(
     runtime = _runtime(ctx, verbose=verbose, quiet=quiet)
     from gh_year_end.collect.collector import CollectRequest  # noqa: PLC0415
 
-    _collect(runtime, _load(runtime, config), CollectRequest(force=force), command="ghye collect")
+    _collect(
+        runtime,
+        _load(runtime, config),
+        CollectRequest(force=force),
+        command="ghye collect",
+        ask=not yes,
+    )
 
 
 @app.command()
@@ -370,12 +476,24 @@ def resume(
 
 
 def _collect(
-    runtime: Runtime, config: Config, request: CollectRequest, *, command: str
+    runtime: Runtime, config: Config, request: CollectRequest, *, command: str, ask: bool = False
 ) -> NoReturn:
     out = runtime.stdout()
     with open_progress(
         out, quiet=runtime.quiet, interval=runtime.progress_interval, clock=runtime.clock
     ) as events:
+
+        def confirm(decision: StartDecision) -> bool:
+            """On a terminal, --force asks before it removes collected data (as reset does)."""
+            if not ask or not runtime.interactive():
+                return True
+            with events.paused():
+                _one_line(out)(
+                    f"{decision.message} — this removes {len(decision.data_files):,} data files "
+                    f"({_size(decision.data_bytes)}) in {PathManager(config).target_dir}"
+                )
+                return typer.confirm("remove them and start over?", default=False)
+
         result = runtime.run_collect()(
             config,
             request,
@@ -383,6 +501,7 @@ def _collect(
             events=events,
             command=command,
             install_signals=runtime.install_signals,
+            confirm=confirm,
         )
     render_collect_result(out, result, target_dir=PathManager(config).target_dir)
     raise typer.Exit(result.exit_code)
@@ -391,12 +510,23 @@ def _collect(
 def render_collect_result(console: Console, result: CollectResult, *, target_dir: Path) -> None:
     """The summary of a collect/resume run."""
     line = _one_line(console)
+    refused = _refusals(result.failures)
+    if result.outcome == "cancelled":
+        line("cancelled — nothing was removed, nothing collected")
+        return
     if result.outcome == "interrupted":
         line("interrupted — progress saved; continue with `ghye resume`", "yellow")
+    elif result.outcome == "unreadable":
+        line(
+            f"nothing could be read — target {result.target}: "
+            + (refused or "every unit was refused")
+            + " — the dataset is empty; fix access, then `ghye resume --retry-failed`",
+            "red",
+        )
     elif result.outcome == "already_complete":
         line(f"already complete — target {result.target}: nothing to collect", "green")
     elif result.outcome == "complete":
-        line(f"complete — target {result.target}", "green")
+        line(f"complete — target {result.target}" + (f" ({refused})" if refused else ""), "green")
     else:
         line(f"incomplete — target {result.target}: some units are not done", "yellow")
     line(
@@ -413,6 +543,8 @@ def render_collect_result(console: Console, result: CollectResult, *, target_dir
         )
     else:
         line(f"records: {result.records_total:,} in all")
+    for reason in result.refused:
+        line(f"not collected: {reason}", "yellow")
     if result.failures:
         console.print(failures_table(result.failures))
     line(f"data: {target_dir}")
@@ -423,7 +555,7 @@ def render_collect_result(console: Console, result: CollectResult, *, target_dir
 
 
 def _next_steps(result: CollectResult) -> list[str]:
-    if result.outcome in ("interrupted", "complete"):
+    if result.outcome in ("interrupted", "complete", "unreadable"):
         return []
     hints: list[str] = []
     if result.outcome == "already_complete":
@@ -437,20 +569,60 @@ def _next_steps(result: CollectResult) -> list[str]:
     return hints
 
 
+# What a status code says about a unit that GitHub would not give, and its likely cause.
+_UNAVAILABLE: Final[dict[int | None, tuple[str, str]]] = {
+    403: (
+        "refused access (403)",
+        "the token may lack a scope or permission, or SAML SSO authorization for the org",
+    ),
+    404: ("gone or hidden (404)", "removed, renamed, or not visible to the token"),
+    410: ("gone (410)", "e.g. issues disabled in the repository"),
+    451: ("blocked for legal reasons (451)", "a DMCA takedown or similar"),
+}
+
+
+def _unavailable_text(status: int | None) -> str:
+    return _UNAVAILABLE.get(status, ("unavailable", ""))[0]
+
+
+def _refusals(failures: Sequence[UnitFailure]) -> str:
+    """`3 repositories refused access (403) — the token may lack …; 1 gone or hidden (404) …`"""
+    repos: dict[int | None, set[str]] = defaultdict(set)
+    for failure in failures:
+        if failure.unavailable:
+            repos[failure.http_status].add(failure.repo)
+    parts: list[str] = []
+    for status, names in sorted(repos.items(), key=lambda kv: (-len(kv[1]), kv[0] or 0)):
+        what, cause = _UNAVAILABLE.get(status, ("unavailable", ""))
+        noun = "repository" if len(names) == 1 else "repositories"
+        parts.append(f"{len(names):,} {noun} {what}" + (f" — {cause}" if cause else ""))
+    return "; ".join(parts)
+
+
 def failures_table(failures: Sequence[UnitFailure]) -> Table:
-    """Failed and unavailable units: repo, endpoint, reason, retryable (failures first)."""
+    """Units that did not complete, one row per repository and reason (failures first).
+
+    A repository that is gone is one row, not one per endpoint; a failure's full reason (its
+    URL included) stays in the row, the unavailable ones say what GitHub answered. Every unit's
+    own detail is in `ghye status --json`.
+    """
+    groups: dict[tuple[bool, str, str, bool], list[str]] = {}
+    for failure in failures:
+        what = _unavailable_text(failure.http_status) if failure.unavailable else failure.reason
+        key = (failure.unavailable, failure.repo, what, failure.retryable)
+        groups.setdefault(key, []).append(failure.endpoint)
     table = Table(title="units that did not complete", title_justify="left", expand=False)
     table.add_column("repo", overflow="fold")
-    table.add_column("endpoint")
-    table.add_column("reason", overflow="fold")
-    table.add_column("retryable")
-    ordered = sorted(failures, key=lambda f: (f.unavailable, f.repo, f.endpoint))
-    for failure in ordered[:MAX_FAILURE_ROWS]:
-        reason = failure.reason + (" (unavailable)" if failure.unavailable else "")
-        table.add_row(failure.repo, failure.endpoint, reason, "yes" if failure.retryable else "no")
-    if len(ordered) > MAX_FAILURE_ROWS:
+    table.add_column("endpoints", overflow="fold")
+    table.add_column("what happened", overflow="fold")
+    table.add_column("retry")
+    rows = sorted(groups.items())
+    for (unavailable, repo, what, retryable), endpoints in rows[:MAX_FAILURE_ROWS]:
+        retry = "resume" if retryable else ("no" if unavailable else "--retry-failed")
+        table.add_row(repo, ", ".join(endpoints), what, retry)
+    if len(rows) > MAX_FAILURE_ROWS:
         table.add_row(
-            f"… and {len(ordered) - MAX_FAILURE_ROWS:,} more — see `ghye status`", "", "", ""
+            f"… and {len(rows) - MAX_FAILURE_ROWS:,} more — see `ghye status --json`", "", "", ""
         )
     return table
 
@@ -520,7 +692,7 @@ def status(
 
 
 def _print_json(report: StatusReport) -> None:
-    stream: TextIO = sys.stdout
+    stream = _stdout()
     stream.write(orjson.dumps(report.to_dict()).decode() + "\n")
     stream.flush()
 
@@ -745,6 +917,70 @@ def render_reset_result(console: Console, result: ResetResult) -> None:
             line("continue with `ghye resume`", "dim")
 
 
+# --- verify ---------------------------------------------------------------------------------
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    *,
+    config: ConfigOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object (schema in docs/cli.md), nothing else.")
+    ] = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Prove a collected dataset without the network: exit 0 when it holds, 3 naming each problem.
+
+    Every data file against the checkpoint (committed bytes and lines) and the manifest
+    (sha256, records); every line valid JSON in ghye's envelope; no record id twice in a unit;
+    no torn line; nothing outside the plan. Reads only; safe on a read-only copy and while a
+    collect runs (its units in progress are checked up to their last commit).
+
+    \b
+    Examples:
+      ghye verify
+      ghye verify --json | jq .problems
+    """
+    runtime = _runtime(ctx, verbose=verbose)
+    from gh_year_end.manage.verify import verify as verify_dataset  # noqa: PLC0415
+
+    report = verify_dataset(_load(runtime, config))
+    if as_json:
+        stream = _stdout()
+        stream.write(orjson.dumps(report.to_dict()).decode() + "\n")
+        stream.flush()
+    else:
+        render_verify(runtime.stdout(), report)
+    raise typer.Exit(EXIT_OK if report.holds else EXIT_INCOMPLETE)
+
+
+def render_verify(console: Console, report: VerifyReport) -> None:
+    """What verify found."""
+    line = _one_line(console)
+    checked = (
+        f"{report.files:,} files, {report.records:,} records, {_size(report.bytes)}; "
+        f"{report.units_ended:,} of {report.units:,} units ended; "
+        + ("manifest checked" if report.manifest_checked else "no manifest yet")
+    )
+    if report.running:
+        checked += "; a collect is running (its units in progress checked up to their commit)"
+    if report.holds:
+        line(f"holds — target {report.target}: {checked}", "green")
+        return
+    line(
+        f"{len(report.problems):,} problem(s) — target {report.target} ({report.target_dir}): "
+        f"{checked}",
+        "red",
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table.add_column("file", overflow="fold")
+    table.add_column("problem", overflow="fold")
+    for problem in report.problems:
+        table.add_row(problem.path, problem.what)
+    console.print(table)
+
+
 # --- unlock ---------------------------------------------------------------------------------
 
 
@@ -757,14 +993,20 @@ def unlock(
         bool,
         typer.Option(
             "--force",
-            help="Remove the lock even if its holder looks alive (only if you know it is not).",
+            help=(
+                "Also remove a lock whose holder cannot be checked from here (another host, "
+                "or a process that never recorded itself) — only if you know it is gone. "
+                "A holder running on this host is never removed."
+            ),
         ),
     ] = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Remove a run lock left behind by a crashed collect, and say whose it was.
 
-    Refuses (exit 4) while the holder is alive, unless --force. Nothing to unlock → exit 0.
+    Refuses (exit 4) while the holder runs on this host, even with --force: stop it first
+    (Ctrl+C lets it save its progress). --force only removes a holder that cannot be checked
+    from here (another host, or no owner record). Nothing to unlock → exit 0.
 
     \b
     Examples:
@@ -784,11 +1026,22 @@ def render_unlock_result(console: Console, result: UnlockResult) -> None:
     if not result.removed:
         line(f"nothing to unlock: no lock held on {result.lock_path}")
         return
-    owner = result.owner
-    if owner is None:
-        line(f"removed the lock at {result.lock_path} (its owner is unknown)")
+    if result.state == "free":
+        line(f"no lock held on {result.lock_path}; removed an unreadable owner record beside it")
         return
-    was = " — it was still alive (--force)" if result.was_alive else ""
+    owner = result.owner
+    what = "its record and lock file" if result.lock_file_removed else "its record"
+    if owner is None:
+        line(
+            f"removed the lock at {result.lock_path}, held by a process that left no readable "
+            f"owner record — --force removed {what}"
+        )
+        return
+    was = (
+        f" — its holder could not be checked from here, so --force removed {what}"
+        if result.was_alive
+        else ""
+    )
     line(
         f"removed the lock of pid {owner.pid} on {owner.host} "
         f"({owner.command or 'unknown command'}, since {_iso(owner.started_at)}){was}"

@@ -20,7 +20,8 @@ traceback (shown with ``--verbose``).
     │   └── TargetNotFound                 2  the org/user does not exist (404 on discovery)
     ├── CheckpointError                    2  checkpoint.json cannot be trusted as it is
     │   ├── CheckpointCorrupt              2  torn, unparsable or inconsistent checkpoint/journal
-    │   └── CheckpointVersionUnsupported   2  a newer ghye's format
+    │   ├── CheckpointVersionUnsupported   2  a newer ghye's format
+    │   └── DataWithoutCheckpoint          2  collected data but no checkpoint to say what it is
     ├── CheckpointLocked                   4  another live process holds the run lock
     ├── LockNotStale                       4  `unlock` refused: the holder is alive
     ├── AuthError                          5
@@ -28,7 +29,7 @@ traceback (shown with ``--verbose``).
     │   └── AuthenticationFailed           5  GitHub answered 401
     ├── StorageError                       3  the data folder cannot be written (full, read-only)
     ├── DataFileMismatch                   3  a JSONL file is shorter than its checkpoint says
-    ├── Interrupted                        130/143  SIGINT/SIGTERM; progress saved
+    ├── Interrupted                        130/143/129  SIGINT/SIGTERM/SIGHUP; progress saved
     └── GitHubError                        3  a request to GitHub failed
         ├── RetryableError                 3  worth trying again later (resume continues)
         │   ├── TransientError             3  5xx, connection errors, timeouts, bad bodies
@@ -38,7 +39,9 @@ traceback (shown with ``--verbose``).
             ├── Blocked                    3  451: unavailable for legal reasons
             ├── Forbidden                  3  403 that is not a rate limit (permissions, SAML SSO)
             ├── Unprocessable              3  422: GitHub refused the request as invalid
-            └── ForeignNextLink            3  a next link to another scheme/host/port; not followed
+            ├── ForeignNextLink            3  a next link to another scheme/host/port; not followed
+            ├── LoopingList                3  a list's next link leads back to a page already read
+            └── UnsafeName                 3  a name from GitHub that cannot safely become a path
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ EXIT_USAGE: Final = 2
 EXIT_INCOMPLETE: Final = 3
 EXIT_LOCKED: Final = 4
 EXIT_AUTH: Final = 5
+EXIT_SIGHUP: Final = 129
 EXIT_SIGINT: Final = 130
 EXIT_SIGTERM: Final = 143
 
@@ -125,6 +129,10 @@ class CheckpointVersionUnsupported(CheckpointError):
     """The checkpoint was written by a newer ghye in a format this one does not know."""
 
 
+class DataWithoutCheckpoint(CheckpointError):
+    """The target folder holds collected data but no checkpoint.json that describes it."""
+
+
 class CheckpointLocked(GhyeError):
     """Another live process holds the run lock for this target."""
 
@@ -173,7 +181,7 @@ class DataFileMismatch(GhyeError):
 
 
 class Interrupted(GhyeError):
-    """The run was stopped by SIGINT or SIGTERM; progress was saved."""
+    """The run was stopped by SIGINT, SIGTERM or SIGHUP; progress was saved."""
 
     def __init__(self, message: str, *, exit_code: int = EXIT_SIGINT) -> None:
         super().__init__(message)
@@ -196,11 +204,14 @@ class GitHubError(GhyeError):
         status: int | None = None,
         url: str | None = None,
         request_id: str | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.url = url
         self.request_id = request_id
+        self.detail = detail
+        """What failed, without the advice the message ends with (callers may advise better)."""
 
 
 class RetryableError(GitHubError):
@@ -239,6 +250,14 @@ class Unprocessable(PermanentError):
 
 class ForeignNextLink(PermanentError):
     """A Link rel=next pointing at another scheme, host or port than api_url; not followed."""
+
+
+class LoopingList(PermanentError):
+    """A list whose next link leads back to a page already read, or that stops making progress."""
+
+
+class UnsafeName(PermanentError):
+    """A repository name from GitHub that cannot safely become a file name (``../``, …)."""
 
 
 def is_unavailability(error: GitHubError) -> bool:

@@ -1,8 +1,9 @@
-"""SIGINT/SIGTERM → a stop event; a second SIGINT (or SIGTERM) leaves at once.
+"""SIGINT/SIGTERM/SIGHUP → a stop event; a second one leaves at once.
 
 The first signal only asks the collector to wind down: no new request starts, pages in flight
 commit or are dropped, the checkpoint is saved and the lock released. A second one exits
-immediately — the page-commit invariant keeps the checkpoint consistent even then.
+immediately — the page-commit invariant keeps the checkpoint consistent even then. SIGHUP (the
+terminal closed, an ssh session dropped) is handled like SIGTERM, with its own exit code, 129.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import signal
 from collections.abc import Callable
 from typing import Final, NoReturn
 
-from gh_year_end.errors import EXIT_SIGINT, EXIT_SIGTERM
+from gh_year_end.errors import EXIT_SIGHUP, EXIT_SIGINT, EXIT_SIGTERM
 
-_EXIT_CODES: Final = {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}
-_NAMES: Final = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+_EXIT_CODES: Final = {
+    signal.SIGINT: EXIT_SIGINT,
+    signal.SIGTERM: EXIT_SIGTERM,
+    signal.SIGHUP: EXIT_SIGHUP,
+}
+_NAMES: Final = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
 
 def _leave_now(code: int) -> NoReturn:
@@ -24,7 +29,8 @@ def _leave_now(code: int) -> NoReturn:
 
 
 class StopSignal:
-    """Turns the first SIGINT/SIGTERM into ``event``; the second leaves via ``hard_exit``."""
+    """Turns the first SIGINT/SIGTERM/SIGHUP into ``event``; the second leaves via
+    ``hard_exit``."""
 
     def __init__(
         self,
@@ -39,7 +45,7 @@ class StopSignal:
 
     @property
     def exit_code(self) -> int:
-        """130 for SIGINT, 143 for SIGTERM (0 when no signal came)."""
+        """130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP (0 when no signal came)."""
         return _EXIT_CODES.get(signal.Signals(self.signum), 0) if self.signum is not None else 0
 
     @property
@@ -57,13 +63,13 @@ class StopSignal:
             self._on_stop(_NAMES.get(signal.Signals(signum), str(signum)))
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Route SIGINT and SIGTERM to :meth:`trigger` on ``loop``."""
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        """Route SIGINT, SIGTERM and SIGHUP to :meth:`trigger` on ``loop``."""
+        for signum in _EXIT_CODES:
             loop.add_signal_handler(signum, self.trigger, signum)
             self._installed.append(signum)
 
     def uninstall(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Give SIGINT and SIGTERM back to their previous handling."""
+        """Give the signals back to their previous handling."""
         for signum in self._installed:
             loop.remove_signal_handler(signum)
         self._installed.clear()

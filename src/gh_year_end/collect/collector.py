@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import shutil
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
@@ -29,7 +28,7 @@ import httpx
 import orjson
 
 from gh_year_end import __version__
-from gh_year_end.collect.discovery import discover, plan_entry
+from gh_year_end.collect.discovery import check_target, discover, plan_entry
 from gh_year_end.collect.endpoints import (
     Endpoint,
     Window,
@@ -37,17 +36,24 @@ from gh_year_end.collect.endpoints import (
     parse_time,
     window_of,
 )
-from gh_year_end.collect.events import CollectResult, EventSink, Outcome, UnitFailure
+from gh_year_end.collect.events import CollectResult, EventSink, UnitFailure
+from gh_year_end.collect.result import Ending, decide
+from gh_year_end.collect.start import (
+    StartDecision,
+    StartRequest,
+    decide_start,
+    holds_committed_pages,
+    start_over,
+)
 from gh_year_end.config import Config
 from gh_year_end.errors import (
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    ConfigChanged,
+    Blocked,
     DataFileMismatch,
     GitHubError,
-    NoCheckpoint,
+    LoopingList,
     PermanentError,
     StorageError,
+    TransientError,
     Unavailable,
     is_unavailability,
 )
@@ -56,7 +62,7 @@ from gh_year_end.github.proxy import proxy_for
 from gh_year_end.signals import StopSignal
 from gh_year_end.storage.atomic import atomic_write_bytes
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
-from gh_year_end.storage.jsonl import JSONLWriter, committed_size
+from gh_year_end.storage.jsonl import JSONLWriter, committed_size, mismatch
 from gh_year_end.storage.manifest import FileDigest, build_manifest, digest_file, write_manifest
 from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
 
@@ -76,6 +82,15 @@ class CollectRequest:
     force: bool = False
     from_repo: str | None = None
     retry_failed: bool = False
+
+    @property
+    def start(self) -> StartRequest:
+        """The part of the request that decides how the run starts."""
+        return StartRequest(resume=self.resume, force=self.force)
+
+
+Confirm = Callable[[StartDecision], bool]
+"""Asked before starting over removes collected data (the CLI asks on a terminal)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,7 @@ class _Refused:
     reason: str
     retryable: bool
     unavailable: bool
+    http_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,20 @@ class _Running:
     # The in-progress mark and the writer (which cuts off an uncommitted tail), made in a thread
     # while the first page loads; awaited before any other checkpoint write of the unit.
     opening: asyncio.Future[JSONLWriter]
+    answered: bool = False  # GitHub has answered the unit's first request with a page
+    visited: set[str] = field(default_factory=set)  # URLs read in this pass over the list
+
+    def arrived(self, page: Page) -> None:
+        """Note a page of the current pass; LoopingList when it was read before."""
+        self.answered = True
+        if page.meta.url in self.visited:
+            raise LoopingList(
+                f"GitHub's next link leads back to a page already read ({page.meta.url}) — "
+                "the list loops, so this unit stops here; `ghye resume --retry-failed` "
+                "tries it again",
+                url=page.meta.url,
+            )
+        self.visited.add(page.meta.url)
 
 
 @dataclass
@@ -165,12 +195,16 @@ def run_collect(
     command: str,
     install_signals: bool = True,
     transport: httpx.AsyncBaseTransport | None = None,
+    confirm: Confirm | None = None,
 ) -> CollectResult:
     """Collect (or resume) the configured target; returns what happened.
 
+    ``confirm`` is asked before starting over removes collected data (after the token and the
+    target were checked); declined, nothing is removed (outcome ``cancelled``).
+
     Raises the GhyeError subclasses a user can meet before or instead of a run: TokenMissing,
-    CheckpointLocked, ConfigChanged, NoCheckpoint, UnknownRepo, CheckpointCorrupt,
-    AuthenticationFailed, TargetNotFound, StorageError.
+    CheckpointLocked, ConfigChanged, NoCheckpoint, DataWithoutCheckpoint, UnknownRepo,
+    CheckpointCorrupt, AuthenticationFailed, TargetNotFound, StorageError.
     """
     # The token is checked before anything is touched: no token, no lock, no request.
     token = resolve_token(config.github.auth.token_env, environ)
@@ -185,6 +219,7 @@ def run_collect(
             command=command,
             install_signals=install_signals,
             transport=transport,
+            confirm=confirm,
         )
     )
 
@@ -200,6 +235,7 @@ async def _collect(
     command: str,
     install_signals: bool,
     transport: httpx.AsyncBaseTransport | None,
+    confirm: Confirm | None,
 ) -> CollectResult:
     paths = PathManager(config)
     _make_dirs(paths.target_dir)
@@ -212,10 +248,15 @@ async def _collect(
             paths.checkpoint_path, paths.lock_path, journal_path=paths.journal_path, command=command
         ) as checkpoint:
             run = _Run(config, paths, checkpoint, events, stop, time.monotonic(), datetime.now(UTC))
-            run.continued = _open_checkpoint(run, request)
-            units = _plan_units(checkpoint, config)
-            if run.continued and _nothing_to_do(checkpoint, units, request):
-                return _finish(run, units, client=None, already=True)
+            decision = decide_start(checkpoint, config, paths, request.start)
+            if decision.kind == "continue":
+                run.continued = True
+                events.message(decision.message or "continuing")
+                units = _plan_units(checkpoint, config)
+                if _nothing_to_do(checkpoint, units, request):
+                    return _finish(run, units, client=None, already=True)
+            elif decision.kind == "fresh":
+                checkpoint.create_new(config)
             async with RestClient(
                 api_url=config.github.api_url,
                 token=token,
@@ -225,6 +266,16 @@ async def _collect(
                 proxy=proxy,
                 token_name=token_name,
             ) as client:
+                if decision.kind == "start_over":
+                    if decision.removes_data:
+                        # Check first, remove last: a rejected token or a wrong target must
+                        # never cost the data already collected.
+                        await _first_contact(check_target(client, config), config)
+                        if confirm is not None and not confirm(decision):
+                            return _finish(run, [], client=client, already=False, cancelled=True)
+                    events.message(decision.message or "starting over")
+                    start_over(checkpoint, config, paths)
+                units = _plan_units(checkpoint, config)
                 if not checkpoint.is_phase_complete("discovery"):
                     await _discover(run, client)
                     units = _plan_units(checkpoint, config)
@@ -245,61 +296,23 @@ def _make_dirs(path: Path) -> None:
         ) from exc
 
 
-def _open_checkpoint(run: _Run, request: CollectRequest) -> bool:
-    """Load, continue, or start over; returns True when an earlier run is continued."""
-    checkpoint, config, paths, events = run.checkpoint, run.config, run.paths, run.events
-    name = config.github.target.name
-    if checkpoint.exists():
-        checkpoint.load()
-        if not checkpoint.validate_config(config):
-            changed = ", ".join(checkpoint.changed_keys(config)) or "the config digest"
-            if request.force and not request.resume:
-                events.message(f"config changed ({changed}): starting over, earlier data removed")
-                _start_over(checkpoint, config, paths)
-                return False
-            hint = (
-                "run `ghye collect --force` to start over (this removes the target's earlier data)"
-                if not request.resume
-                else "restore the config the run was started with, "
-                "or start over with `ghye collect --force`"
-            )
-            raise ConfigChanged(
-                "the dataset-defining config changed since the checkpoint was made "
-                f"({changed}) — {hint}"
-            )
-        if request.force and not request.resume:
-            events.message(f"--force: starting target {name} over, earlier data removed")
-            _start_over(checkpoint, config, paths)
-            return False
-        stats = checkpoint.get_stats()
-        events.message(
-            f"continuing the run for {name}: {stats.get('repos_complete', 0)}/"
-            f"{stats.get('total_repos', 0)} repos complete"
-        )
-        return True
-    if request.resume:
-        raise NoCheckpoint(
-            f"no checkpoint for target {name} at {paths.target_dir} — run `ghye collect` first"
-        )
-    _start_over(checkpoint, config, paths)
-    return False
-
-
-def _start_over(checkpoint: CheckpointManager, config: Config, paths: PathManager) -> None:
-    """Remove the target's earlier raw data (never append onto it), then a new checkpoint."""
-    checkpoint.delete_if_exists()
+async def _first_contact(work: Awaitable[T], config: Config) -> T:
+    """Run ``work`` (the first requests of a run). Failing to connect, or a page that is not
+    JSON, then most likely means a wrong api_url: the advice says to check it, not to resume."""
     try:
-        for endpoint in ENDPOINT_DIRS:
-            folder = paths.target_dir / endpoint
-            if folder.exists():
-                shutil.rmtree(folder)
-        for leftover in (paths.manifest_path, paths.repos_path):
-            leftover.unlink(missing_ok=True)
-    except OSError as exc:
-        raise StorageError(
-            f"cannot remove the earlier data in {paths.target_dir}: {exc.strerror}"
+        return await work
+    except TransientError as exc:
+        if not isinstance(exc.__cause__, httpx.TransportError | orjson.JSONDecodeError):
+            raise
+        raise TransientError(
+            f"{exc.detail or exc} — check github.api_url ({config.github.api_url}): its scheme, "
+            "host and port, and for GitHub Enterprise Server the /api/v3 path; then run "
+            "`ghye collect` again",
+            status=exc.status,
+            url=exc.url,
+            request_id=exc.request_id,
+            detail=exc.detail,
         ) from exc
-    checkpoint.create_new(config)
 
 
 async def _discover(run: _Run, client: RestClient) -> None:
@@ -311,7 +324,10 @@ async def _discover(run: _Run, client: RestClient) -> None:
         run.stop,
     )
     checkpoint.set_current_phase("discovery")
-    found = await _until_stopped(discover(client, config), stop)
+    listing = discover(client, config)
+    if not holds_committed_pages(checkpoint):
+        listing = _first_contact(listing, config)
+    found = await _until_stopped(listing, stop)
     if found is None:
         return
     stamp = _now_iso()
@@ -332,10 +348,15 @@ async def _discover(run: _Run, client: RestClient) -> None:
     )
     atomic_write_bytes(paths.repos_path, lines)
     checkpoint.update_repos([plan_entry(repo) for repo in found.repos])
+    checkpoint.annotate_phase("discovery", refused=[r.reason for r in found.refused])
     checkpoint.mark_phase_complete("discovery")
+    refused = f", {len(found.refused)} refused for their names" if found.refused else ""
     events.message(
-        f"discovered {len(found.repos)} repositories ({found.seen - len(found.repos)} filtered out)"
+        f"discovered {len(found.repos)} repositories "
+        f"({found.seen - len(found.repos) - len(found.refused)} filtered out{refused})"
     )
+    for refusal in found.refused:
+        events.message(f"refused: {refusal.reason}")
 
 
 async def _until_stopped(work: Awaitable[T], stop: StopSignal) -> T | None:
@@ -404,6 +425,12 @@ class _Runner:
         self.fatal: BaseException | None = None
         self.left_per_endpoint: Counter[str] = Counter()
         self.phases_entered: set[str] = set()
+        # One unit of a repo not yet heard from asks first; the repo's other units wait for its
+        # answer, so a repo that is gone (404) or blocked (451) costs one request, not six.
+        self.answered_repos: set[str] = set()
+        self.probing: set[str] = set()
+        self.parked: dict[str, list[_Queued]] = {}
+        self.gone: dict[str, tuple[str, int | None]] = {}  # repo → (reason, status)
 
     # --- scheduling ------------------------------------------------------------------------
 
@@ -421,6 +448,8 @@ class _Runner:
         for unit in units:
             progress = self.checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
             records_done += progress.records_collected
+            if progress.pages_collected > 0 or progress.status is CheckpointStatus.COMPLETE:
+                self.answered_repos.add(unit.repo)  # it answered an earlier run
             if _ended(progress) and not (
                 request.retry_failed and progress.status is CheckpointStatus.FAILED
             ):
@@ -481,14 +510,52 @@ class _Runner:
             if item is None or self.stop.event.is_set():
                 return  # stopping: no unit starts
             unit, planned = item
+            repo = unit.repo
+            if repo not in self.answered_repos and repo not in self.gone:
+                if repo in self.probing:
+                    self.parked.setdefault(repo, []).append(item)
+                    continue
+                self.probing.add(repo)
             try:
-                if not await self._run_unit(unit, planned):
+                if repo in self.gone:
+                    await self._record_gone(unit)
+                    self._unit_ended(unit)
+                elif not await self._run_unit(unit, planned):
                     self._unit_ended(unit)
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
                 self._fatal(exc)
                 return
+            finally:
+                # However the unit ended (usually its first page already did this), the repo's
+                # waiting units may go now: none may wait for ever.
+                self._repo_answered(repo)
+
+    def _repo_answered(self, repo: str) -> None:
+        """The repo's first unit heard back (a page, or an error): its other units may go."""
+        if repo in self.answered_repos:
+            return
+        self.answered_repos.add(repo)
+        self.probing.discard(repo)
+        for item in self.parked.pop(repo, []):
+            self._put(item, _PARENT_DONE)
+
+    async def _record_gone(self, unit: Unit) -> None:
+        """A unit of a repo that answered 404/451 for another unit: recorded, not requested."""
+        reason, status = self.gone[unit.repo]
+        await self._in_thread(
+            functools.partial(
+                self.checkpoint.mark_repo_endpoint_failed,
+                unit.repo,
+                unit.endpoint.name,
+                reason,
+                False,
+                unavailable=True,
+                http_status=status,
+            )
+        )
+        self.events.unit_finished(unit.repo, unit.endpoint.name, "unavailable", reason)
 
     def _fatal(self, exc: BaseException) -> None:
         """A fatal error (401, disk full, a bug) ends the run; the others stop with it."""
@@ -526,7 +593,11 @@ class _Runner:
                 opened = _Refused(str(exc), retryable=False, unavailable=False)
             if isinstance(opened, _Refused):
                 self._fail(
-                    unit, opened.reason, retryable=opened.retryable, unavailable=opened.unavailable
+                    unit,
+                    opened.reason,
+                    retryable=opened.retryable,
+                    unavailable=opened.unavailable,
+                    http_status=opened.http_status,
                 )
                 return False
         else:
@@ -556,12 +627,30 @@ class _Runner:
             self._fail(unit, str(exc), retryable=False, unavailable=False)
         except PermanentError as exc:
             await _opened(state)
-            self._fail(unit, _reason(exc), retryable=False, unavailable=is_unavailability(exc))
+            if not state.answered and _repo_level(exc, unit):
+                what = (
+                    "blocked for legal reasons"
+                    if exc.status == 451
+                    else ("the repository is gone, or the token cannot see it")
+                )
+                self.gone[repo] = (
+                    f"not requested: {repo} answered {exc.status} for {ep.name} — {what}",
+                    exc.status,
+                )
+            self._fail(
+                unit,
+                _reason(exc),
+                retryable=False,
+                unavailable=is_unavailability(exc),
+                http_status=exc.status,
+            )
         except GitHubError as exc:
             if not exc.retryable:
                 raise
             await _opened(state)
-            self._fail(unit, _reason(exc), retryable=True, unavailable=False)
+            self._fail(
+                unit, _reason(exc), retryable=True, unavailable=False, http_status=exc.status
+            )
         finally:
             if not handed_off:
                 _close_writer(state)
@@ -580,6 +669,7 @@ class _Runner:
                     f"skipped: {ep.depends_on} did not complete ({why})",
                     retryable=bool(parent.retryable),
                     unavailable=parent.unavailable,
+                    http_status=parent.http_status,
                 )
             if ep.name == "reviews":
                 pulls = _pull_numbers(self.paths.raw_path(ep.depends_on, repo), parent.offset)
@@ -628,8 +718,12 @@ class _Runner:
         if page_no == 0 and ep.catch_up:
             # Anything updated after this moment may move past us while we page.
             cursor["started_at"] = _iso(datetime.now(UTC) - CLOCK_SLACK)
-        page = await self.client.get_page(target, params, empty_on_409=ep.empty_on_409)
+        page = await self.client.get_page(
+            target, params, empty_on_409=ep.empty_on_409, key=ep.record_id
+        )
+        self._repo_answered(unit.repo)
         while True:
+            state.arrived(page)
             page_no += 1
             kept = _new_records(page.records, ep, self.window, state.seen)
             next_url = ep.next_url(unit.repo, self.window, page.records, page.next_url)
@@ -644,6 +738,7 @@ class _Runner:
                 # the moment the unit began, picks those up (the id check drops the rest).
                 cursor["catch_up_from"] = cursor.get("started_at") or _iso(datetime.now(UTC))
                 next_url = f"{ep.first_url(unit.repo)}?{urlencode(ep.params(self.window))}"
+                state.visited.clear()  # a new pass over the list begins at its front
             step = _Step(page, page_no, kept, records, next_url, cursor or None, next_url is None)
             if next_url is None:
                 await self._last_commit(state, step)
@@ -651,7 +746,12 @@ class _Runner:
             # The next page is asked for while this one is written and committed (a round
             # trip hides the fsync); it is only ever written after this commit.
             ahead = self._ahead(
-                functools.partial(self.client.get_page, next_url, empty_on_409=ep.empty_on_409)
+                functools.partial(
+                    self.client.get_page,
+                    next_url,
+                    empty_on_409=ep.empty_on_409,
+                    key=ep.record_id,
+                )
             )
             async with _dropping(ahead):
                 records = await self._commit(state, step)
@@ -677,10 +777,13 @@ class _Runner:
         url = progress.next_url
         page = await request(url, index)
         while True:
+            if page is not None:
+                state.arrived(page)
             page_no += 1
             kept = _new_records(page.records, ep, self.window, state.seen) if page else []
             if page is None or page.next_url is None:
                 index, url = index + 1, None
+                state.visited.clear()  # the next pull request's reviews are another list
             else:
                 url = page.next_url
             last = index >= len(numbers)
@@ -696,7 +799,9 @@ class _Runner:
     async def _review_page(self, url: str, ep: Endpoint, first: bool) -> Page | None:
         """One page of a pull request's reviews; None when the pull request is gone."""
         try:
-            return await self.client.get_page(url, ep.params(self.window) if first else None)
+            return await self.client.get_page(
+                url, ep.params(self.window) if first else None, key=ep.record_id
+            )
         except Unavailable:
             # That pull request is gone since it was listed: it has no reviews to collect.
             return None
@@ -810,9 +915,22 @@ class _Runner:
         if digest is not None:
             self.digests[path] = digest
 
-    def _fail(self, unit: Unit, reason: str, *, retryable: bool, unavailable: bool) -> None:
+    def _fail(
+        self,
+        unit: Unit,
+        reason: str,
+        *,
+        retryable: bool,
+        unavailable: bool,
+        http_status: int | None = None,
+    ) -> None:
         self.checkpoint.mark_repo_endpoint_failed(
-            unit.repo, unit.endpoint.name, reason, retryable, unavailable=unavailable
+            unit.repo,
+            unit.endpoint.name,
+            reason,
+            retryable,
+            unavailable=unavailable,
+            http_status=http_status,
         )
         status = "unavailable" if unavailable else "failed"
         self.events.unit_finished(unit.repo, unit.endpoint.name, status, reason)
@@ -856,6 +974,15 @@ def _close_writer(state: _Running) -> None:
         state.opening.add_done_callback(close)
 
 
+def _repo_level(exc: PermanentError, unit: Unit) -> bool:
+    """Whether a unit's first answer speaks for its whole repository: 451 (blocked), or 404 on
+    a repository's own list (gone or hidden). A 410 (issues disabled) or a 403 (a permission
+    one endpoint needs) concerns that endpoint only."""
+    if isinstance(exc, Blocked):
+        return True
+    return isinstance(exc, Unavailable) and exc.status == 404 and unit.endpoint.depends_on is None
+
+
 def _reason(exc: GitHubError) -> str:
     # The client's messages already name the status, the URL and GitHub's own message.
     return str(exc)
@@ -866,9 +993,10 @@ def _iso(moment: datetime) -> str:
 
 
 def _ends_before(records: list[dict[str, Any]], moment: str) -> bool:
-    """True when the page is empty or its last record was updated before ``moment``."""
+    """True when the page's last record was updated before ``moment`` (an empty page says
+    nothing: its next link, if any, is followed)."""
     if not records:
-        return True
+        return False
     last, bound = parse_time(records[-1].get("updated_at")), parse_time(moment)
     return last is not None and bound is not None and last < bound
 
@@ -890,25 +1018,36 @@ def _new_records(
     return kept
 
 
-def _committed_lines(path: Path, committed_offset: int) -> Iterator[bytes]:
-    """The lines of a unit's file up to its committed offset (a shorter file is a mismatch)."""
+def _committed_records(path: Path, committed_offset: int) -> Iterator[dict[str, Any]]:
+    """The records of a unit's file up to its committed offset.
+
+    DataFileMismatch (naming the line and the `ghye reset` that mends it) when the file is
+    shorter than the commit, or a committed line is not a record in ghye's envelope — a file
+    edited behind ghye's back fails its unit, never the run.
+    """
     if committed_offset <= 0:
         return
     committed_size(path, committed_offset)
     remaining = committed_offset
     with path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, 1):
             if remaining <= 0:
                 break
             remaining -= len(line)
-            yield line
+            try:
+                data = orjson.loads(line)["data"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                data = None
+            if not isinstance(data, dict):
+                raise mismatch(path, f"line {number} is not a record in ghye's envelope")
+            yield data
 
 
 def _committed_ids(path: Path, committed_offset: int, key: str) -> set[Any]:
     """The record ids already committed to a unit's file."""
     ids: set[Any] = set()
-    for line in _committed_lines(path, committed_offset):
-        value = orjson.loads(line)["data"].get(key)
+    for data in _committed_records(path, committed_offset):
+        value = data.get(key)
         if value is not None:
             ids.add(value)
     return ids
@@ -917,24 +1056,53 @@ def _committed_ids(path: Path, committed_offset: int, key: str) -> set[Any]:
 def _pull_numbers(path: Path, committed_offset: int) -> list[int]:
     """The pull request numbers in a repo's committed pulls file, in file order, once each."""
     numbers: dict[int, None] = {}
-    for line in _committed_lines(path, committed_offset):
-        number = orjson.loads(line)["data"].get("number")
+    for data in _committed_records(path, committed_offset):
+        number = data.get("number")
         if isinstance(number, int):
             numbers.setdefault(number)
     return list(numbers)
 
 
-def _check_file_sizes(checkpoint: CheckpointManager, paths: PathManager) -> None:
-    """DataFileMismatch when a unit's file is missing or shorter than its commit (a stat each)."""
+def _check_unchanged(checkpoint: CheckpointManager, paths: PathManager) -> bool:
+    """Whether every unit's file is still what its commit and the manifest say (a stat each).
+
+    DataFileMismatch when a file is missing, shorter or longer than its commit, or another size
+    than the manifest lists. False (not an error) when the manifest cannot be read: it is
+    written again.
+    """
+    try:
+        manifest = orjson.loads(paths.manifest_path.read_bytes())
+        listed = {entry["path"]: entry["bytes"] for entry in manifest["files"]}
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return False
+    changed: list[str] = []
     for repo, endpoint, state in checkpoint.units():
-        if endpoint in ENDPOINT_DIRS:
-            committed_size(
-                paths.raw_path(endpoint, repo), state.offset, repo=repo, endpoint=endpoint
-            )
+        if endpoint not in ENDPOINT_DIRS:
+            continue
+        path = paths.raw_path(endpoint, repo)
+        size = committed_size(path, state.offset, repo=repo, endpoint=endpoint) or 0
+        rel = paths.relative(path)
+        expected = listed.get(rel, state.offset if state.offset else None)
+        if size != state.offset or (expected is not None and size != expected):
+            changed.append(f"{rel}: {size:,} bytes, the manifest says {expected or 0:,}")
+    if changed:
+        example = changed[0]
+        more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+        raise DataFileMismatch(
+            f"{len(changed)} data file(s) changed since the manifest was written ({example}"
+            f"{more}) — run `ghye verify` to see every problem; `ghye reset --repo OWNER/NAME "
+            "--endpoint ENDPOINT` collects a unit again"
+        )
+    return True
 
 
 def _finish(
-    run: _Run, units: list[Unit], *, client: RestClient | None, already: bool
+    run: _Run,
+    units: list[Unit],
+    *,
+    client: RestClient | None,
+    already: bool,
+    cancelled: bool = False,
 ) -> CollectResult:
     checkpoint, config, paths, stop, tally = (
         run.checkpoint,
@@ -960,17 +1128,25 @@ def _finish(
                     progress.error or "",
                     bool(progress.retryable),
                     progress.unavailable,
+                    progress.http_status,
                 )
             )
         else:
             counts["pending"] += 1
+    refused = tuple(checkpoint.phase_detail("discovery", "refused") or ()) if not cancelled else ()
     discovered = checkpoint.is_phase_complete("discovery")
     all_ended = discovered and counts["pending"] == 0
     manifest_path: Path | None = None
-    if all_ended and paths.manifest_path.exists() and (already or tally.pages == 0):
+    if cancelled:
+        pass
+    elif (
+        all_ended
+        and paths.manifest_path.exists()
+        and (already or tally.pages == 0)
+        and _check_unchanged(checkpoint, paths)
+    ):
         # Nothing changed since it was written: no need to hash every file again. A file
-        # deleted or cut behind the checkpoint's back must still not pass as complete.
-        _check_file_sizes(checkpoint, paths)
+        # deleted, cut or grown behind the checkpoint's back must still not pass as complete.
         manifest_path = paths.manifest_path
     elif all_ended and not stop.event.is_set():
         manifest = build_manifest(
@@ -985,18 +1161,20 @@ def _finish(
         write_manifest(paths.manifest_path, manifest)
         manifest_path = paths.manifest_path
     checkpoint.save()
-    outcome: Outcome
-    if stop.event.is_set():
-        outcome, exit_code = "interrupted", stop.exit_code
-    elif already:
-        outcome, exit_code = (
-            "already_complete",
-            EXIT_OK if counts["failed"] == 0 else EXIT_INCOMPLETE,
+    outcome, exit_code = decide(
+        Ending(
+            units=len(units),
+            complete=counts["complete"],
+            unavailable=counts["unavailable"],
+            failed=counts["failed"],
+            pending=counts["pending"],
+            refused=len(refused),
+            discovered=discovered,
+            already=already,
+            cancelled=cancelled,
+            signal_exit=stop.exit_code if stop.event.is_set() else None,
         )
-    elif all_ended and counts["failed"] == 0:
-        outcome, exit_code = "complete", EXIT_OK
-    else:
-        outcome, exit_code = "incomplete", EXIT_INCOMPLETE
+    )
     stats = client.stats if client is not None else None
     return CollectResult(
         outcome=outcome,
@@ -1018,4 +1196,5 @@ def _finish(
         failures=tuple(failures),
         manifest_path=manifest_path,
         signal_name=stop.name,
+        refused=tuple(str(r) for r in refused),
     )

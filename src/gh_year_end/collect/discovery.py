@@ -3,6 +3,10 @@
 Org targets list ``/orgs/{org}/repos?type=all``. User targets list ``/users/{user}/repos``, except
 when the target is the token's own user: then ``/user/repos?affiliation=owner``, so that private
 repositories come too.
+
+A listed repository whose ``full_name`` is not a GitHub name (``acme/../../x``) is never turned
+into a path: it is left out and reported (``Discovery.refused``), and the run cannot end
+complete. A listing whose next link leads back to a page already read fails with LoopingList.
 """
 
 from __future__ import annotations
@@ -12,28 +16,44 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gh_year_end.config import Config, DiscoveryConfig
-from gh_year_end.errors import TargetNotFound, Unavailable
+from gh_year_end.errors import LoopingList, TargetNotFound, Unavailable
+from gh_year_end.storage.paths import is_safe_repo_name
 
 
 class PageSource(Protocol):
     """The part of RestClient discovery needs."""
 
     async def get_page(
-        self, url: str, params: Mapping[str, str | int] | None = None, *, empty_on_409: bool = False
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        empty_on_409: bool = False,
+        key: str | None = "id",
     ) -> Any:
-        """One page: ``.records`` and ``.next_url``."""
+        """One page: ``.records``, ``.next_url`` and ``.meta.url``."""
 
     async def get_object(self, path: str) -> dict[str, Any]:
         """One JSON object."""
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A listed repository ghye would not collect: its name cannot safely become a path."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Discovery:
-    """The repositories to collect (full records, ordered) and how many were filtered out."""
+    """The repositories to collect (full records, ordered), how many were listed in all, and the
+    listed ones refused for their names."""
 
     repos: tuple[dict[str, Any], ...]
     seen: int
     listing: str
+    refused: tuple[Refused, ...] = ()
 
 
 def keep_repo(repo: Mapping[str, Any], rules: DiscoveryConfig) -> bool:
@@ -54,19 +74,45 @@ async def discover(client: PageSource, config: Config) -> Discovery:
     listing, params = await _listing(client, target.mode, target.name, config.github.api_url)
     seen = 0
     kept: dict[str, dict[str, Any]] = {}
+    refused: dict[str, Refused] = {}
     url: str | None = listing
     first = True
+    visited: set[str] = set()
     while url is not None:
-        page = await client.get_page(url, params if first else None)
+        page = await client.get_page(url, params if first else None, key="full_name")
         first = False
+        visited.add(page.meta.url)
         for repo in page.records:
             seen += 1
-            name = repo.get("full_name")
-            if isinstance(name, str) and keep_repo(repo, config.github.discovery):
-                kept[name] = repo
+            name = repo["full_name"]
+            if not keep_repo(repo, config.github.discovery):
+                continue
+            if not is_safe_repo_name(name):
+                refused[name] = Refused(
+                    name,
+                    f"the listing {page.meta.url} names {name!r}, which is not a GitHub "
+                    "repository name — not collected (ghye never turns such a name into a path)",
+                )
+                continue
+            kept[name] = repo
         url = page.next_url
+        if url is not None and url in visited:
+            raise LoopingList(
+                f"the repository listing's next link leads back to a page already read ({url}) "
+                "— GitHub's listing loops, so discovery stops; run `ghye resume` later",
+                url=url,
+            )
     ordered = tuple(kept[name] for name in sorted(kept, key=lambda n: (n.casefold(), n)))
-    return Discovery(repos=ordered, seen=seen, listing=listing)
+    return Discovery(repos=ordered, seen=seen, listing=listing, refused=tuple(refused.values()))
+
+
+async def check_target(client: PageSource, config: Config) -> None:
+    """Ask GitHub whether the target exists and the token may see it (before removing data).
+
+    TargetNotFound when it does not; AuthenticationFailed for a rejected token.
+    """
+    target = config.github.target
+    await _listing(client, target.mode, target.name, config.github.api_url)
 
 
 async def _listing(

@@ -87,9 +87,11 @@ def _review(record: Record, window: Window) -> bool:
 
 
 def _past_window_by_update(records: list[dict[str, Any]], window: Window) -> bool:
-    """Sorted by updated desc: once a page ends before since, later pages hold nothing for us."""
+    """Sorted by updated desc: once a page ends before since, later pages hold nothing for us.
+
+    An empty page says nothing either way: its next link, if it has one, is followed."""
     if not records:
-        return True
+        return False
     last = parse_time(records[-1].get("updated_at"))
     return last is not None and last < window.since
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-Outcome = Literal["complete", "incomplete", "interrupted", "already_complete"]
+Outcome = Literal[
+    "complete", "incomplete", "interrupted", "already_complete", "unreadable", "cancelled"
+]
 
 
 class EventSink(Protocol):
@@ -82,6 +84,8 @@ class UnitFailure:
     reason: str
     retryable: bool
     unavailable: bool
+    http_status: int | None = None
+    """GitHub's status code behind it (404, 451, 403, …), when there was one."""
 
 
 @dataclass(frozen=True)
@@ -107,3 +111,5 @@ class CollectResult:
     failures: tuple[UnitFailure, ...] = field(default_factory=tuple)
     manifest_path: Path | None = None
     signal_name: str | None = None
+    refused: tuple[str, ...] = ()
+    """Listed repositories not collected because their names cannot safely become paths."""

@@ -12,10 +12,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Final
+from typing import IO, Final, Protocol
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -29,6 +29,14 @@ DEFAULT_INTERVAL: Final = 5.0
 MAX_UNIT_LINES: Final = 8
 
 Clock = Callable[[], float]
+
+
+class Display(EventSink, Protocol):
+    """An EventSink on screen, which can step aside while the user is asked a question."""
+
+    def paused(self) -> AbstractContextManager[None]:
+        """While inside, nothing is drawn (a prompt can use the terminal)."""
+        ...
 
 
 def format_duration(seconds: float) -> str:
@@ -215,6 +223,10 @@ class _Sink:
     def __init__(self, state: ProgressState) -> None:
         self.state = state
 
+    def paused(self) -> AbstractContextManager[None]:
+        """Plain lines need no pause for a prompt."""
+        return nullcontext()
+
     def notice(self, text: str) -> None:
         """Show one line now."""
         raise NotImplementedError
@@ -338,6 +350,15 @@ class RichProgress(_Sink):
     def __exit__(self, *exc: object) -> None:
         self._live.stop()
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Take the live display off the screen while the user is asked something."""
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
+
     def notice(self, text: str) -> None:
         """Print a line above the live display."""
         self._console.print(Text(text), soft_wrap=True)
@@ -384,6 +405,14 @@ class RichProgress(_Sink):
         return Group(*parts)
 
 
+class _Quiet(NullEvents):
+    """Nothing on screen (``--quiet``)."""
+
+    def paused(self) -> AbstractContextManager[None]:
+        """Nothing to take off the screen."""
+        return nullcontext()
+
+
 def _overall(snap: ProgressSnapshot) -> str:
     parts = [f"{snap.units_done:,}/{snap.units_total:,} units", f"{snap.records:,} records"]
     if snap.units_failed:
@@ -404,11 +433,11 @@ def open_progress(
     interval: float = DEFAULT_INTERVAL,
     clock: Clock = time.monotonic,
     wall_clock: Clock = time.time,
-) -> Iterator[EventSink]:
+) -> Iterator[Display]:
     """The display that fits ``console``: nothing when quiet, Rich live on a terminal, plain
     lines otherwise. The live display is cleared on exit, so a summary can follow."""
     if quiet:
-        yield NullEvents()
+        yield _Quiet()
     elif console.is_terminal:
         with RichProgress(console, clock=clock, wall_clock=wall_clock) as display:
             yield display

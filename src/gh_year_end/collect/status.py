@@ -161,6 +161,7 @@ class StatusReport:
                     "reason": f.reason,
                     "retryable": f.retryable,
                     "unavailable": f.unavailable,
+                    "http_status": f.http_status,
                 }
                 for f in self.failures
             ],
@@ -317,7 +318,12 @@ class _Tally:
             label = "unavailable" if state.unavailable else "failed"
             self.failures.append(
                 UnitFailure(
-                    repo, endpoint, state.error or "", bool(state.retryable), state.unavailable
+                    repo,
+                    endpoint,
+                    state.error or "",
+                    bool(state.retryable),
+                    state.unavailable,
+                    state.http_status,
                 )
             )
         else:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, NoReturn
+from typing import Any, Final, Literal, NoReturn
 from urllib.parse import urljoin
 
 import httpx
@@ -57,6 +57,7 @@ from gh_year_end.github.ratelimit import (
     classify_limit,
     parse_rate_headers,
     parse_retry_after,
+    secondary_wait,
 )
 
 logger = logging.getLogger(__name__)
@@ -91,12 +92,20 @@ _MISSING_MESSAGE: Final = (
 )
 
 
+#: Rate-limit answers one request may meet while a pause another request's answer began was
+#: already in effect (they say nothing new about the limit, so they do not use up its retries).
+SHARED_LIMIT_HITS: Final = 50
+
+Expect = Literal["list", "object"]
+
+
 @dataclass(slots=True)
 class _Tries:
     """What one request has been through so far."""
 
-    failures: int = 0  # transient failures (5xx, transport, bad JSON)
-    limit_hits: int = 0  # rate-limit answers
+    failures: int = 0  # transient failures (5xx, transport, bad or odd bodies)
+    limit_hits: int = 0  # rate-limit answers that began or renewed a pause
+    shared_hits: int = 0  # rate-limit answers met inside a pause another answer began
     redirects: int = 0
 
 
@@ -317,6 +326,7 @@ class RestClient:
         params: Mapping[str, str | int] | None = None,
         *,
         empty_on_409: bool = False,
+        key: str | None = "id",
     ) -> Page:
         """GET one page of a list endpoint.
 
@@ -324,34 +334,28 @@ class RestClient:
         next URL from a previous page, followed verbatim after its origin is checked
         (ForeignNextLink otherwise, before anything is sent). ``empty_on_409``: a 409 (the commits
         of an empty repository) is an empty last page instead of an error.
+
+        Only a JSON array of objects is a page (``[]`` is an empty one), each object holding a
+        string or a number at ``key`` when ``key`` is given. Anything else in a 2xx answer — an
+        empty body, ``null``, a 202 or 204, another JSON value, an item that is not a record —
+        says nothing about the list: it is retried like a 5xx and, once the retries are spent,
+        raised as TransientError naming the URL. A page is never taken as the last one because
+        its answer was odd, and its ``Link: rel="next"`` is never dropped.
         """
-        body, meta, link = await self._get(url, params, empty_on_409=empty_on_409)
+        body, meta, link = await self._get(url, params, empty_on_409=empty_on_409, key=key)
         if body is None:
             return Page([], None, meta)
-        if not isinstance(body, list):
-            raise PermanentError(
-                f"GitHub answered {meta.url} with {type(body).__name__}, not a list of records"
-                " — this endpoint is not a list; report it as a ghye bug",
-                status=meta.status,
-                url=meta.url,
-                request_id=meta.request_id,
-            )
         nxt = next_link(link)
         if nxt is not None and not is_absolute(nxt):
             nxt = urljoin(meta.url, nxt)
         return Page(body, nxt, meta)
 
     async def get_object(self, path: str) -> dict[str, Any]:
-        """GET one JSON object, e.g. ``/user`` or ``/orgs/{org}``."""
-        body, meta, _ = await self._get(path, None, empty_on_409=False)
-        if not isinstance(body, dict):
-            raise PermanentError(
-                f"GitHub answered {meta.url} with {type(body).__name__}, not an object"
-                " — report it as a ghye bug",
-                status=meta.status,
-                url=meta.url,
-                request_id=meta.request_id,
-            )
+        """GET one JSON object, e.g. ``/user`` or ``/orgs/{org}`` (an answer that is not an
+        object is retried, then TransientError, as for :meth:`get_page`)."""
+        body, _, _ = await self._get(path, None, empty_on_409=False, expect="object")
+        if not isinstance(body, dict):  # _get checked it; this narrows the type
+            raise AssertionError("an object was expected")
         return body
 
     async def get_pulls(self, repo: str, page: int = 1, per_page: int = 100) -> Page:
@@ -400,19 +404,21 @@ class RestClient:
         params: Mapping[str, str | int] | None,
         *,
         empty_on_409: bool,
+        expect: Expect = "list",
+        key: str | None = None,
     ) -> tuple[Any, PageMeta, str | None]:
-        """(parsed body or None for an empty answer, meta, Link header) of a 2xx answer."""
+        """(checked body, or None for a 409 taken as empty, meta, Link header) of a 2xx answer."""
         target = self._resolve(url)
         tries = _Tries()
         while True:
             sent = await self._send(target, params, tries)
             if sent is None:  # a transport failure, already backed off
                 continue
-            response, picked, rate = sent
+            response, picked, rate, pauses_at_send = sent
             status = response.status_code
             if 200 <= status < 300:
                 meta = PageMeta(status, self._shown(response), picked.get(_REQUEST_ID), rate)
-                parsed = await self._parse(response, meta, target, tries)
+                parsed = await self._parse(response, meta, target, tries, expect=expect, key=key)
                 if parsed is _RETRY:
                     continue
                 self._limiter.success()
@@ -420,7 +426,8 @@ class RestClient:
             if status in _REDIRECTS and "location" in response.headers:
                 target, params = self._redirect(response, tries), None
                 continue
-            if status in (403, 429) and self._rate_limited(response, rate, tries):
+            shared = self._limiter.pause_seq != pauses_at_send
+            if status in (403, 429) and self._rate_limited(response, rate, tries, shared=shared):
                 continue
             if status >= 500:
                 await self._server_error(response, target, tries)
@@ -435,16 +442,32 @@ class RestClient:
 
     async def _send(
         self, target: str, params: Mapping[str, str | int] | None, tries: _Tries
-    ) -> tuple[httpx.Response, dict[str, str], RateLimitState | None] | None:
-        """One GET through the limiter; None after backing off from a transport failure."""
+    ) -> tuple[httpx.Response, dict[str, str], RateLimitState | None, int] | None:
+        """One GET through the limiter: the answer, its picked headers and rate state, and the
+        limiter's pause count when it was sent; None after backing off from a transport failure.
+        """
         limiter = self._limiter
         await limiter.acquire()
+        pauses_at_send = limiter.pause_seq  # a pause begun after this: met while in flight
         self._requests += 1
         try:
-            response = await self._fetch(target, params)
+            # request_timeout_seconds bounds the whole request, body included: httpx's own
+            # timeouts bound each read, and a body trickling a byte at a time never trips them.
+            async with asyncio.timeout(self._rate.request_timeout_seconds):
+                response = await self._fetch(target, params)
         except _TRANSIENT_HTTPX as exc:
             limiter.release()
             await self._backoff(tries, self._describe_failure(exc, target), url=target, cause=exc)
+            return None
+        except TimeoutError as exc:
+            limiter.release()
+            await self._backoff(
+                tries,
+                f"GitHub did not finish answering {without_credentials(target)} within "
+                f"{self._rate.request_timeout_seconds:g} s (request_timeout_seconds)",
+                url=target,
+                cause=exc,
+            )
             return None
         except BaseException:
             limiter.release()
@@ -453,7 +476,7 @@ class RestClient:
         rate = limiter.release(parse_rate_headers(picked))
         status = response.status_code
         self._responses[status] = self._responses.get(status, 0) + 1
-        return response, picked, rate
+        return response, picked, rate, pauses_at_send
 
     async def _fetch(self, target: str, params: Mapping[str, str | int] | None) -> httpx.Response:
         """One GET on the transport, body read whole (httpx's TransportErrors on failure)."""
@@ -473,24 +496,43 @@ class RestClient:
         return response
 
     async def _parse(
-        self, response: httpx.Response, meta: PageMeta, target: str, tries: _Tries
+        self,
+        response: httpx.Response,
+        meta: PageMeta,
+        target: str,
+        tries: _Tries,
+        *,
+        expect: Expect,
+        key: str | None,
     ) -> Any:
-        """The JSON body of a 2xx answer (None when empty), or _RETRY after backing off."""
+        """The checked JSON body of a 2xx answer, or _RETRY after backing off from an odd one."""
         content = response.content
-        if meta.status == 204 or not content.strip():
-            return None
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
-            await self._backoff(
-                tries,
-                f"GitHub sent a body that is not valid JSON for {meta.url}",
-                url=target,
-                status=meta.status,
-                request_id=meta.request_id,
-                cause=exc,
-            )
-            return _RETRY
+        problem: str | None = None
+        cause: BaseException | None = None
+        body: Any = None
+        if meta.status in (202, 204):
+            problem = f"{meta.status} {response.reason_phrase} (no data yet)"
+        elif not content.strip():
+            problem = "an empty body"
+        else:
+            try:
+                body = orjson.loads(content)
+            except orjson.JSONDecodeError as exc:
+                problem, cause = "a body that is not valid JSON", exc
+        if problem is None:
+            problem = _shape_problem(body, expect, key)
+        if problem is None:
+            return body
+        what = "a list of records" if expect == "list" else "a JSON object"
+        await self._backoff(
+            tries,
+            f"GitHub answered {meta.url} with {problem} where {what} belongs",
+            url=target,
+            status=meta.status,
+            request_id=meta.request_id,
+            cause=cause,
+        )
+        return _RETRY
 
     def _redirect(self, response: httpx.Response, tries: _Tries) -> str:
         """The same-origin URL to follow (ForeignNextLink for any other origin)."""
@@ -507,9 +549,19 @@ class RestClient:
         return location
 
     def _rate_limited(
-        self, response: httpx.Response, rate: RateLimitState | None, tries: _Tries
+        self,
+        response: httpx.Response,
+        rate: RateLimitState | None,
+        tries: _Tries,
+        *,
+        shared: bool,
     ) -> bool:
-        """For a 403/429: if it is a rate limit, pause every worker and return True."""
+        """For a 403/429: if it is a rate limit, pause every worker and return True.
+
+        ``shared``: a pause began while this request was in flight (another answer met the
+        limit first). Such a hit is the same episode, not a new refusal of this request: it
+        does not use up the request's retries (it is bounded by SHARED_LIMIT_HITS instead).
+        """
         status = response.status_code
         message = _github_message(response)
         now = self._clock()
@@ -518,7 +570,10 @@ class RestClient:
         if kind is None:
             return False
         self._rate_limit_hits += 1
-        tries.limit_hits += 1
+        if shared and tries.shared_hits < SHARED_LIMIT_HITS:
+            tries.shared_hits += 1
+        else:
+            tries.limit_hits += 1
         if tries.limit_hits > RATE_LIMIT_RETRIES:
             self._raise_for(
                 RateLimitExhausted,
@@ -530,7 +585,9 @@ class RestClient:
         limiter = self._limiter
         if kind == "secondary":
             self._secondary_hits += 1
-            wait = limiter.secondary_hit(now, retry_after, self._rate.secondary_min_wait_seconds)
+            wait = limiter.secondary_hit(
+                now, retry_after, self._rate.secondary_min_wait_seconds, shared=shared
+            )
             limiter.pause(
                 now + wait, f"secondary rate limit ({status}); every request waits", now=now
             )
@@ -539,8 +596,12 @@ class RestClient:
             until = now + retry_after
         elif rate is not None:
             until = max(rate.reset, now) + self._rate.reset_margin_seconds
-        else:  # classify_limit says "primary" only with a state or a Retry-After
-            until = now + self._rate.secondary_min_wait_seconds
+        else:
+            # "API rate limit exceeded" without the headers that say when it resets (a proxy
+            # stripped them): wait as for a secondary limit, doubling per repeat.
+            until = now + secondary_wait(
+                self._rate.secondary_min_wait_seconds, max(tries.limit_hits - 1, 0)
+            )
         resource = rate.resource if rate is not None else CORE
         limiter.pause(
             until,
@@ -576,14 +637,13 @@ class RestClient:
         retries = self._rate.max_retries
         attempt = tries.failures
         if attempt >= retries:
+            detail = self._scrub(f"{what} — gave up after {attempt + 1} attempts")
             error = TransientError(
-                self._scrub(
-                    f"{what} — gave up after {attempt + 1} attempts; "
-                    "`ghye resume` continues from this page"
-                ),
+                f"{detail}; `ghye resume` continues from this page",
                 status=status,
                 url=self._scrub(without_credentials(url)),
                 request_id=request_id,
+                detail=detail,
             )
             raise error from cause
         delay = (
@@ -681,6 +741,38 @@ class RestClient:
     def _scrub(self, text: str) -> str:
         # Belt and braces: text from foreign sources (httpx, GitHub) never echoes the token.
         return text.replace(self._token, "***") if self._token in text else text
+
+
+def _shape_problem(body: Any, expect: Expect, key: str | None) -> str | None:
+    """What is wrong with a parsed 2xx body, in words; None when it has the expected shape."""
+    if expect == "object":
+        return None if isinstance(body, dict) else _kind_of(body)
+    if not isinstance(body, list):
+        return _kind_of(body)
+    for position, item in enumerate(body, 1):
+        if not isinstance(item, dict):
+            return f"{_kind_of(item)} as item {position}"
+        if key is not None:
+            if key not in item:
+                return f"item {position} without {key!r}"
+            value = item[key]
+            if type(value) not in (int, str):  # type(): a bool is no id
+                return f"item {position} whose {key!r} is {_kind_of(value)}"
+    return None
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return "a number"
 
 
 def _pick_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -9,7 +9,13 @@ GitHub's documented rules (REST API, "Rate limits for the REST API"):
 * A 403 or 429 whose message says "secondary rate limit" (or that carries ``Retry-After``) is a
   secondary limit: wait ``Retry-After`` seconds if given, else at least a minute, growing
   exponentially on repeats.
+* A 403 or 429 whose message says "API rate limit exceeded" is the primary limit even when the
+  ``x-ratelimit-*`` headers are missing (a proxy may strip them): a rate-limit message is a rate
+  limit, never a permission refusal.
 * Secondary limits also cap concurrency (100) and points per minute (900 for REST; a GET costs 1).
+  The Limiter halves its own concurrency on a secondary limit and grows it back one request at a
+  time (additive increase, multiplicative decrease), so ghye settles below whatever concurrency
+  GitHub tolerates instead of running into it again and again.
 
 The functions here take the clock reading as an argument; the :class:`Limiter` takes the clock and
 the sleep as parameters, so tests drive time without waiting.
@@ -28,6 +34,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Final, Literal
+
+from gh_year_end.github.concurrency import AdaptiveGate
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +155,11 @@ def is_secondary_message(message: str) -> bool:
     return "secondary rate limit" in low or "abuse detection" in low
 
 
+def is_primary_message(message: str) -> bool:
+    """True when GitHub's error message names the primary limit ("API rate limit exceeded")."""
+    return "rate limit exceeded" in message.lower()
+
+
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
     """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**attempt)), attempt from 0."""
     ceiling = min(cap, base * float(2 ** min(max(attempt, 0), 62)))
@@ -167,12 +180,15 @@ def classify_limit(
     """Whether a response is a rate-limit answer, and which kind (GitHub's documented order).
 
     ``Retry-After`` first, then ``remaining == 0`` (primary), then the message; a 429 is always a
-    rate limit. A 403 that is none of these is a permission problem, not a limit: None.
+    rate limit. A message that names a rate limit is one, whatever the headers say (a proxy may
+    strip them). A 403 that is none of these is a permission problem, not a limit: None.
     """
     if status not in (403, 429):
         return None
     secondary_text = is_secondary_message(message)
-    primary = state is not None and state.remaining == 0
+    primary = (state is not None and state.remaining == 0) or (
+        not secondary_text and is_primary_message(message)
+    )
     if retry_after is not None:
         return "primary" if primary and not secondary_text else "secondary"
     if primary:
@@ -185,7 +201,9 @@ def classify_limit(
 class Limiter:
     """The gate every request passes, shared by all workers of one client.
 
-    * at most ``max_concurrency`` requests in flight;
+    * at most ``max_concurrency`` requests in flight — as many as GitHub's secondary limits
+      tolerate, found by :class:`~.concurrency.AdaptiveGate` (slow start, then halving on a new
+      secondary-limit episode and growing back one at a time);
     * a sliding one-minute points budget (a GET costs 1) that never delays a run below it;
     * a global pause (primary reset, secondary wait, budget) that every worker honours;
     * when a resource's remaining budget minus the requests in flight reaches zero, a pause until
@@ -202,10 +220,11 @@ class Limiter:
         sleep: Sleep = asyncio.sleep,
         on_wait: OnWait | None = None,
         resource: str = CORE,
+        slow_start: bool = True,
     ) -> None:
         if max_concurrency < 1 or points_per_minute < 1:
             raise ValueError("max_concurrency and points_per_minute must be at least 1")
-        self._sem = asyncio.Semaphore(max_concurrency)
+        self._gate = AdaptiveGate(max_concurrency, slow_start=slow_start)
         self._ppm = points_per_minute
         self._margin = reset_margin
         self._clock = clock
@@ -221,6 +240,9 @@ class Limiter:
         self._states: dict[str, tuple[float, RateLimitState]] = {}
         self.max_in_flight = 0
         self.paused_seconds = 0.0
+        self.pause_seq = 0
+        """Counts the pauses begun (or extended): a request that sees it change while in flight
+        met a pause that another request's answer had already started."""
 
     # --- what the display reads ----------------------------------------------------------
 
@@ -234,6 +256,11 @@ class Limiter:
         """Epoch until which every worker waits (in the past when not paused)."""
         return self._pause_until
 
+    @property
+    def allowance(self) -> int:
+        """Requests allowed in flight now (see :class:`~.concurrency.AdaptiveGate`)."""
+        return self._gate.allowance
+
     def state(self, resource: str = CORE) -> RateLimitState | None:
         """The latest known budget of ``resource`` (reset clamped)."""
         entry = self._states.get(resource)
@@ -244,7 +271,7 @@ class Limiter:
     async def acquire(self, points: int = 1) -> None:
         """Wait for a slot, the end of any pause, primary budget and points budget; then count
         the request as in flight. Pair with :meth:`release`."""
-        await self._sem.acquire()
+        await self._gate.take()
         try:
             while True:
                 now = self._clock()
@@ -253,7 +280,7 @@ class Limiter:
                     break
                 await self._sleep(wait)
         except BaseException:
-            self._sem.release()
+            self._gate.give()
             raise
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -269,7 +296,7 @@ class Limiter:
         """
         sane = self.observe(state) if state is not None else None
         self._in_flight -= 1
-        self._sem.release()
+        self._gate.give()
         return sane
 
     def _wait_needed(self, now: float, points: int) -> float:
@@ -329,6 +356,7 @@ class Limiter:
             return
         self.paused_seconds += until - max(self._pause_until, now)
         self._pause_until = until
+        self.pause_seq += 1
         self.announce(reason, until - now)
 
     def announce(self, reason: str, seconds: float) -> None:
@@ -339,13 +367,19 @@ class Limiter:
         if self._on_wait is not None:
             self._on_wait(reason, seconds)
 
-    def secondary_hit(self, now: float, retry_after: float | None, min_wait: float) -> float:
+    def secondary_hit(
+        self, now: float, retry_after: float | None, min_wait: float, *, shared: bool = False
+    ) -> float:
         """Account a secondary-limit answer; returns how long every worker now waits.
 
         Answers to requests that were already in flight when an earlier one paused everything
-        are the same episode, not a repeat: only a hit after the pause ended doubles the wait.
+        (``shared``, or answered before that pause ended) are the same episode, not a repeat:
+        only a hit of a request sent after the pause doubles the wait. A new episode also halves
+        the requests allowed in flight (see the class docstring).
         """
-        if now >= self._secondary_until:
+        new_episode = not shared and now >= self._secondary_until
+        self._gate.refused(self._in_flight, new_episode=new_episode)
+        if new_episode:
             repeat = self._secondary_repeat
             self._secondary_repeat += 1
         else:
@@ -363,7 +397,10 @@ class Limiter:
         """A request went through: the next secondary hit starts again at the minimum wait.
 
         Answers to requests already in flight when a secondary pause began do not count: only
-        a request that got through after the pause ended shows the limit has lifted.
+        a request that got through after the pause ended shows the limit has lifted. Successes
+        grow the allowance in flight (:meth:`AdaptiveGate.succeeded`).
         """
-        if self._secondary_repeat and self._clock() >= self._secondary_until:
-            self._secondary_repeat = 0
+        if self._clock() < self._secondary_until:
+            return
+        self._secondary_repeat = 0
+        self._gate.succeeded()

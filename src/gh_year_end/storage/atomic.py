@@ -76,6 +76,26 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# Folders whose own entry (in their parent) this process has made durable, or created itself.
+# A folder found already there may have been made by a run killed before it fsynced the parent:
+# the first time this process needs it, its parent is fsynced once.
+_durable_dirs: set[Path] = set()
+
+
+def ensure_durable_dir(path: Path) -> None:
+    """:func:`ensure_dir`, and make sure ``path``'s own entry in its parent is durable.
+
+    For folders data is committed into: a folder a killed run created, but whose parent it never
+    fsynced, could lose its name in a power cut while the checkpoint vouches for its files.
+    Costs one fsync per folder per process, nothing after.
+    """
+    if not path.is_dir():
+        ensure_dir(path)  # creates it and fsyncs its parent
+    elif path not in _durable_dirs:
+        fsync_dir(path.parent)
+    _durable_dirs.add(path)
+
+
 def ensure_dir(path: Path) -> None:
     """Create ``path`` and missing parents; fsync the parent of every folder created."""
     if path.is_dir():

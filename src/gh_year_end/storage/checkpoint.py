@@ -104,6 +104,13 @@ def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and type(value) is not int:
+        raise ValueError(f"{key} must be a whole number, got {value!r}")
+    return value
+
+
 def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
     value = data.get(key)
     if value is not None and not isinstance(value, bool):
@@ -166,6 +173,8 @@ class EndpointProgress:
     retryable: bool | None = None
     unavailable: bool = False
     updated_at: datetime | None = None
+    http_status: int | None = None
+    """GitHub's status code behind a failure (404, 451, 403, …), when one was."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, as stored in the snapshot and the journal."""
@@ -182,6 +191,7 @@ class EndpointProgress:
             "retryable": self.retryable,
             "unavailable": self.unavailable,
             "updated_at": _iso(self.updated_at),
+            "http_status": self.http_status,
         }
 
     def to_compact_dict(self) -> dict[str, Any]:
@@ -215,6 +225,7 @@ class EndpointProgress:
             retryable=_opt_bool(data, "retryable"),
             unavailable=bool(_opt_bool(data, "unavailable")),
             updated_at=_moment(data, "updated_at"),
+            http_status=_opt_int(data, "http_status"),
         )
 
     def copy(self) -> EndpointProgress:
@@ -237,6 +248,7 @@ def _fast_endpoint(data: Mapping[str, Any]) -> EndpointProgress | None:
     counts = [get(key, 0) for key in _COUNTS]
     next_url, error, cursor = get("next_url"), get("error"), get("cursor")
     retryable, unavailable, updated = get("retryable"), get("unavailable", False), get("updated_at")
+    http_status = get("http_status")
     if (
         status is None
         or any(type(v) is not int or v < 0 for v in counts)
@@ -246,6 +258,7 @@ def _fast_endpoint(data: Mapping[str, Any]) -> EndpointProgress | None:
         or not (retryable is None or type(retryable) is bool)
         or type(unavailable) is not bool
         or not (updated is None or type(updated) is str)
+        or not (http_status is None or type(http_status) is int)
     ):
         return None
     try:
@@ -268,6 +281,7 @@ def _fast_endpoint(data: Mapping[str, Any]) -> EndpointProgress | None:
         retryable=retryable,
         unavailable=unavailable,
         updated_at=moment,
+        http_status=http_status,
     )
     return state
 
@@ -1209,6 +1223,7 @@ class CheckpointManager:
             if cursor is not None:
                 state.cursor = copy.deepcopy(cursor)
             state.error, state.retryable, state.unavailable = None, None, False
+            state.http_status = None
             return state
 
         self._commit_unit(repo, endpoint, change)
@@ -1229,6 +1244,7 @@ class CheckpointManager:
             state.status = CheckpointStatus.COMPLETE
             state.next_url = None
             state.error, state.retryable, state.unavailable = None, None, False
+            state.http_status = None
             return state
 
         self._commit_unit(repo, endpoint, change)
@@ -1241,12 +1257,17 @@ class CheckpointManager:
         retryable: bool,
         *,
         unavailable: bool = False,
+        http_status: int | None = None,
     ) -> None:
-        """The unit stopped on ``error``; its committed progress is kept for a retry."""
+        """The unit stopped on ``error``; its committed progress is kept for a retry.
+
+        ``http_status``: GitHub's status code behind the failure, if any (404, 451, 403, …).
+        """
 
         def change(state: EndpointProgress) -> EndpointProgress:
             state.status = CheckpointStatus.FAILED
             state.error, state.retryable, state.unavailable = error, retryable, unavailable
+            state.http_status = http_status
             return state
 
         self._commit_unit(repo, endpoint, change)
@@ -1302,6 +1323,20 @@ class CheckpointManager:
             return self._current_phase
 
         self._commit_phases(change)
+
+    def annotate_phase(self, phase: str, **details: Any) -> None:
+        """Record JSON-ready ``details`` in ``phase``'s entry (e.g. what discovery refused)."""
+
+        def change(phases: dict[str, dict[str, Any]]) -> str | None:
+            phases.setdefault(phase, {"status": CheckpointStatus.PENDING.value}).update(details)
+            return self._current_phase
+
+        self._commit_phases(change)
+
+    def phase_detail(self, phase: str, key: str) -> Any:
+        """A detail recorded with :meth:`annotate_phase` (None if there is none)."""
+        with self._lock:
+            return copy.deepcopy(self._phases.get(phase, {}).get(key))
 
     def is_phase_complete(self, phase: str) -> bool:
         """Whether ``phase`` was marked complete."""

@@ -23,6 +23,7 @@ from gh_year_end.errors import DataFileMismatch
 from gh_year_end.storage.atomic import (
     datasync,
     ensure_dir,
+    ensure_durable_dir,
     fsync_dir,
     iso_z,
     storage_error,
@@ -101,7 +102,9 @@ class JSONLWriter:
 
         ``committed_offset`` None: plain append. Given: a missing file is created when the
         offset is 0; a longer file is truncated to it (the uncommitted tail of a crashed page);
-        a shorter or missing file raises :class:`DataFileMismatch`.
+        a shorter or missing file raises :class:`DataFileMismatch`. Given 0 (nothing committed
+        yet), the file's and its folder's names are made durable before the first commit, even
+        when a killed run created them and never fsynced their folders.
         """
         self.path = path
         self.repo = repo
@@ -109,7 +112,11 @@ class JSONLWriter:
         self._clock = clock
         self._buffer: list[bytes] = []
         self._fd: int | None = None
-        ensure_dir(path.parent)
+        fresh = committed_offset == 0
+        if fresh:
+            ensure_durable_dir(path.parent)
+        else:
+            ensure_dir(path.parent)
         existed = path.exists()
         if committed_offset is not None and not existed and committed_offset > 0:
             raise self._mismatch(
@@ -124,7 +131,7 @@ class JSONLWriter:
             if committed_offset is not None:
                 self._check_and_cut(fd, size, committed_offset)
                 size = committed_offset
-            if not existed:
+            if not existed or fresh:
                 fsync_dir(path.parent)
         except BaseException:
             os.close(fd)

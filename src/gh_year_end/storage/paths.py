@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Final
 
 from gh_year_end.config import Config
+from gh_year_end.errors import UnsafeName
 
 ENDPOINT_DIRS: Final = (
     "pulls",
@@ -29,8 +31,28 @@ ENDPOINT_DIRS: Final = (
 )
 
 
+# What GitHub allows in an account and a repository name (letters, digits, '-', '_', '.'):
+# nothing that could climb out of a folder. '.' and '..' alone are refused on top.
+_NAME_PART: Final = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def is_safe_repo_name(full_name: object) -> bool:
+    """Whether ``full_name`` is ``owner/repo`` made only of what GitHub allows in names."""
+    if not isinstance(full_name, str):
+        return False
+    owner, sep, repo = full_name.partition("/")
+    return bool(sep) and all(
+        _NAME_PART.fullmatch(part) is not None and part not in (".", "..") for part in (owner, repo)
+    )
+
+
 def repo_file_name(full_name: str) -> str:
-    """`owner/repo` → `owner__repo.jsonl` (GitHub names never contain `__`-ambiguous slashes)."""
+    """`owner/repo` → `owner__repo.jsonl`; UnsafeName for a name that is not a GitHub name."""
+    if not is_safe_repo_name(full_name):
+        raise UnsafeName(
+            f"the repository name {full_name!r} is not a GitHub repository name — ghye does not "
+            "turn it into a file name"
+        )
     owner, _, repo = full_name.partition("/")
     return f"{owner}__{repo}.jsonl"
 
@@ -81,8 +103,12 @@ class PathManager:
         return self.target_dir / endpoint
 
     def raw_path(self, endpoint: str, repo: str) -> Path:
-        """One repo's JSONL file for one endpoint."""
-        return self.endpoint_dir(endpoint) / repo_file_name(repo)
+        """One repo's JSONL file for one endpoint (always directly inside its endpoint folder)."""
+        folder = self.endpoint_dir(endpoint)
+        path = folder / repo_file_name(repo)
+        if path.parent != folder:  # repo_file_name allows no separator; this states the promise
+            raise UnsafeName(f"{repo!r} would put a data file outside {folder}")
+        return path
 
     def relative(self, path: Path) -> str:
         """A path under the target folder, as the manifest and status name it."""
