@@ -206,9 +206,14 @@ def test_under_a_concurrency_limit_ghye_settles_below_it_and_finishes(tmp_path: 
         ran = cli(["collect", "--config", str(config)], cwd=tmp_path)
         assert ran.code == 0, ran
         stats = server.stats()
-        # Without backing off, a third of all requests came back 403 and units failed; slow
-        # start and halving cost a few waves at the start (~6% of this run), then none.
-        assert stats["secondary_limited"] <= stats["requests"] // 10, stats
+        # Without backing off, a third of all requests came back 403 and units failed. Now slow
+        # start and halving meet the limit in a couple of episodes at the start — each one wave
+        # of the requests already in flight, then a pause of Retry-After — and not again.
+        refused = sorted(e["received"] for e in server.log() if e["status"] == 403)
+        episodes = 1 + sum(1 for a, b in zip(refused, refused[1:], strict=False) if b - a > 0.5)
+        assert len(refused) >= 1
+        assert episodes <= 4, (episodes, stats)
+        assert stats["secondary_limited"] <= stats["requests"] // 5, stats
         assert stats["max_inflight"] <= 2 * 10, stats
         assert exact(server, target_dir(tmp_path / "data")) == []
 
