@@ -23,9 +23,12 @@ from typing import Any
 
 import httpx
 
-from gh_year_end.testing.harness import TEST_TOKEN
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The harness (configs, ghye subprocesses, dataset checks) lives beside the tests, not in the
+# wheel: every bench script imports this module first, which puts it on the path.
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+
+from harness import TEST_TOKEN  # noqa: E402 — after the path above
 
 
 class FakeProcess:

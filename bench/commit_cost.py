@@ -25,10 +25,11 @@ from types import TracebackType
 from typing import Self
 
 from gh_year_end.config import Config, parse_config
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.storage import CheckpointManager, JSONLWriter
 from gh_year_end.storage.paths import PathManager
 
-ENDPOINTS = ("pulls", "issues", "reviews", "issue_comments", "review_comments", "commits")
+ENDPOINTS = ENDPOINT_NAMES
 GOAL = 1.5
 BLOCK = 250
 

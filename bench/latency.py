@@ -32,7 +32,7 @@ import orjson
 import overhead
 from _common import FakeProcess, Measured, count_records, ghye_argv, measure_process
 
-from gh_year_end.testing.harness import ghye_env, target_dir, write_config
+from harness import ghye_env, target_dir, write_config
 
 GOAL = 1.2
 DATA_ARGS = (

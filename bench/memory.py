@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _common import FakeProcess, Measured, count_records, ghye_argv, measure_process
 
-from gh_year_end.testing.harness import ghye_env, target_dir, write_config
+from harness import ghye_env, target_dir, write_config
 
 GOAL_MB = 150.0
 GOAL_GROWTH = 1.2

@@ -37,7 +37,7 @@ import orjson
 from _common import FakeProcess, Measured, count_records, ghye_argv, measure_process
 
 from gh_year_end.github.client import API_VERSION, USER_AGENT
-from gh_year_end.testing.harness import TOKEN_ENV, ghye_env, target_dir, write_config
+from harness import TOKEN_ENV, ghye_env, target_dir, write_config
 
 GOAL = 1.3
 CONCURRENCY = 8

@@ -31,7 +31,7 @@ from _common import Measured, ghye_argv, measure_process
 from gh_year_end.config import load_config
 from gh_year_end.storage.checkpoint import CheckpointManager
 from gh_year_end.storage.paths import PathManager
-from gh_year_end.testing.harness import ENDPOINTS, ghye_env, write_config
+from harness import ENDPOINTS, ghye_env, write_config
 
 GOAL_SECONDS = 1.0
 OWNER = "acme"

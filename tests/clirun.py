@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gh_year_end.cli import Runtime, app
-from gh_year_end.testing.harness import TEST_TOKEN, TOKEN_ENV, run_ghye
+from harness import TEST_TOKEN, TOKEN_ENV, run_ghye
 
 ENV = {TOKEN_ENV: TEST_TOKEN}
 

@@ -13,14 +13,6 @@ import pytest
 from rich.console import Console
 
 from gh_year_end.cli import render_unlock_result
-from gh_year_end.collect.admin import (
-    ResetPlan,
-    ResetRequest,
-    UnlockResult,
-    plan_reset,
-    reset_data,
-    unlock_target,
-)
 from gh_year_end.config import Config, parse_config
 from gh_year_end.errors import (
     CheckpointLocked,
@@ -30,6 +22,8 @@ from gh_year_end.errors import (
     UnknownEndpoint,
     UnknownRepo,
 )
+from gh_year_end.manage.reset import ResetPlan, ResetRequest, plan_reset, reset_data
+from gh_year_end.manage.unlock import UnlockResult, unlock_target
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.storage.jsonl import JSONLWriter
 from gh_year_end.storage.lock import LockOwner, RunLock, holder_state, owner_path, read_owner

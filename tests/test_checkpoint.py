@@ -19,6 +19,7 @@ import orjson
 import pytest
 
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.errors import (
     CheckpointCorrupt,
     CheckpointLocked,
@@ -32,7 +33,7 @@ from gh_year_end.storage import CheckpointManager, CheckpointStatus, EndpointPro
 from gh_year_end.storage.checkpoint import FORMAT_VERSION, RepoProgress, derive_status
 from gh_year_end.storage.lock import holder_state
 
-ALL_ENDPOINTS = ["pulls", "issues", "reviews", "issue_comments", "review_comments", "commits"]
+ALL_ENDPOINTS = list(ENDPOINT_NAMES)
 REPOS = [{"full_name": f"acme/repo{i}", "id": i} for i in range(1, 4)]
 
 

@@ -35,7 +35,7 @@ from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.storage.lock import RunLock
 from gh_year_end.storage.paths import PathManager
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import (
+from harness import (
     SINCE,
     TEST_TOKEN,
     TOKEN_ENV,

@@ -65,7 +65,7 @@ def test_minimal_config_takes_documented_defaults(tmp_path: Path) -> None:
     assert gh.windows.since == datetime(2025, 1, 1, tzinfo=UTC)
     assert gh.windows.until == datetime(2026, 1, 1, tzinfo=UTC)
     assert config.rate_limit.max_concurrency == 4
-    assert config.enabled_switches == ("pulls", "issues", "reviews", "comments", "commits")
+    assert config.enabled_switches == ("pulls", "issues", "comments", "reviews", "commits")
     assert config.storage.root == tmp_path / "data"
 
 
@@ -162,7 +162,7 @@ def test_full_gh_year_end_config_loads(tmp_path: Path) -> None:
     )
     assert config.github.target.name == "example-org"
     assert config.rate_limit.max_concurrency == 4
-    assert config.enabled_switches == ("pulls", "issues", "reviews", "comments", "commits")
+    assert config.enabled_switches == ("pulls", "issues", "comments", "reviews", "commits")
 
 
 def test_example_config_in_the_repo_loads() -> None:

@@ -23,7 +23,7 @@ import yaml
 from typer.testing import CliRunner
 
 from gh_year_end.cli import Runtime, app
-from gh_year_end.testing.harness import TEST_TOKEN, TOKEN_ENV, config_text, run_ghye, unused_port
+from harness import TEST_TOKEN, TOKEN_ENV, config_text, run_ghye, unused_port
 
 ENV = {TOKEN_ENV: TEST_TOKEN}
 URL_LINE = "must be an http(s) URL like https://api.github.com"

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import (
+from harness import (
     SINCE,
     TEST_TOKEN,
     UNTIL,

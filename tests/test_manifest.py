@@ -25,7 +25,7 @@ from gh_year_end.storage.manifest import (
     write_manifest,
 )
 from gh_year_end.storage.paths import PathManager
-from gh_year_end.testing.harness import commit_page
+from harness import commit_page
 
 STARTED = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 FINISHED = datetime(2026, 11, 26, 10, 30, 5, tzinfo=UTC)

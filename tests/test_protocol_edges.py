@@ -8,6 +8,7 @@ Each case runs the real command line against the fake GitHub, which produces the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from clirun import cli
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import (
+from harness import (
     SINCE,
     TEST_TOKEN,
     UNTIL,
@@ -210,7 +211,7 @@ def test_under_a_concurrency_limit_ghye_settles_below_it_and_finishes(tmp_path: 
         # start and halving meet the limit in a couple of episodes at the start — each one wave
         # of the requests already in flight, then a pause of Retry-After — and not again.
         refused = sorted(e["received"] for e in server.log() if e["status"] == 403)
-        episodes = 1 + sum(1 for a, b in zip(refused, refused[1:], strict=False) if b - a > 0.5)
+        episodes = 1 + sum(1 for a, b in itertools.pairwise(refused) if b - a > 0.5)
         assert len(refused) >= 1
         assert episodes <= 4, (episodes, stats)
         assert stats["secondary_limited"] <= stats["requests"] // 5, stats

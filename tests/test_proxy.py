@@ -9,7 +9,7 @@ import pytest
 
 from gh_year_end.github.proxy import proxy_for
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import (
+from harness import (
     SINCE,
     TEST_TOKEN,
     UNTIL,

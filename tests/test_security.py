@@ -18,7 +18,7 @@ import orjson
 
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import (
+from harness import (
     checkpoint_problems,
     config_text,
     ghye_env,

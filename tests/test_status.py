@@ -12,13 +12,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gh_year_end.collect.status import SCHEMA_VERSION, StatusReport, build_status
 from gh_year_end.config import Config, parse_config
 from gh_year_end.errors import CheckpointCorrupt, NoCheckpoint
+from gh_year_end.manage.status import SCHEMA_VERSION, StatusReport, build_status
 from gh_year_end.storage.checkpoint import CheckpointManager
 from gh_year_end.storage.lock import LockOwner, owner_path
 from gh_year_end.storage.paths import PathManager
-from gh_year_end.testing.harness import commit_page
+from harness import commit_page
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

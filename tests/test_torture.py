@@ -31,7 +31,7 @@ import pytest
 from gh_year_end.storage.checkpoint import CheckpointManager
 from gh_year_end.storage.lock import holder_state, read_owner
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import (
+from harness import (
     SINCE,
     TEST_TOKEN,
     UNTIL,

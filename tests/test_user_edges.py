@@ -21,7 +21,7 @@ import pytest
 
 from clirun import assert_refused, cli
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import (
+from harness import (
     SINCE,
     TEST_TOKEN,
     TOKEN_ENV,

@@ -16,7 +16,7 @@ import pytest
 
 from clirun import assert_refused, cli
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
-from gh_year_end.testing.harness import TEST_TOKEN, target_dir, write_config
+from harness import TEST_TOKEN, target_dir, write_config
 
 SETTINGS = FakeSettings(
     repos=3, pulls=8, issues=8, issue_comments=12, review_comments=8, commits=20,

@@ -48,10 +48,11 @@ from gh_year_end.errors import (
 from gh_year_end.storage.paths import PathManager
 
 if TYPE_CHECKING:
-    from gh_year_end.collect.admin import ResetPlan, ResetResult, UnlockResult
     from gh_year_end.collect.collector import CollectRequest
     from gh_year_end.collect.start import StartDecision
-    from gh_year_end.collect.status import StatusReport
+    from gh_year_end.manage.reset import ResetPlan, ResetResult
+    from gh_year_end.manage.status import StatusReport
+    from gh_year_end.manage.unlock import UnlockResult
     from gh_year_end.manage.verify import VerifyReport
 
 CONFIG_ENV: Final = "GHYE_CONFIG"
@@ -661,7 +662,7 @@ def status(
       ghye status --watch --interval 5
     """
     runtime = _runtime(ctx, verbose=verbose)
-    from gh_year_end.collect.status import build_status  # noqa: PLC0415
+    from gh_year_end.manage.status import build_status  # noqa: PLC0415
 
     cfg = _load(runtime, config)
     out = runtime.stdout()
@@ -853,7 +854,7 @@ def reset(
       ghye reset --failed --yes
     """
     runtime = _runtime(ctx, verbose=verbose)
-    from gh_year_end.collect.admin import ResetRequest, plan_reset, reset_data  # noqa: PLC0415
+    from gh_year_end.manage.reset import ResetRequest, plan_reset, reset_data  # noqa: PLC0415
 
     cfg = _load(runtime, config)
     request = ResetRequest(repo=repo, endpoint=endpoint, failed=failed)
@@ -1014,7 +1015,7 @@ def unlock(
       ghye unlock --force
     """
     runtime = _runtime(ctx, verbose=verbose)
-    from gh_year_end.collect.admin import unlock_target  # noqa: PLC0415
+    from gh_year_end.manage.unlock import unlock_target  # noqa: PLC0415
 
     result = unlock_target(_load(runtime, config), force=force)
     render_unlock_result(runtime.stdout(), result)

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 import orjson
 import yaml
 
+from gh_year_end.endpoints import BY_NAME, ENDPOINTS, SWITCHES, Endpoint, Window, for_switches
 from gh_year_end.errors import ConfigInvalid, ConfigNotFound
 
 DEFAULT_API_URL: Final = "https://api.github.com"
-ENDPOINT_SWITCHES: Final = ("pulls", "issues", "reviews", "comments", "commits")
 
 TargetMode = Literal["org", "user"]
 Visibility = Literal["all", "public", "private"]
@@ -126,9 +126,20 @@ class Config:
     source: Path | None = None
 
     @property
+    def enabled_endpoints(self) -> tuple[Endpoint, ...]:
+        """The endpoints switched on in ``collection.enable``, in plan order (validation made
+        sure a dependency such as reviews → pulls is switched on too)."""
+        return for_switches(self.enabled_switches)
+
+    @property
+    def window(self) -> Window:
+        """The window [since, until) the dataset covers."""
+        return Window(since=self.github.windows.since, until=self.github.windows.until)
+
+    @property
     def enabled_switches(self) -> tuple[str, ...]:
         """The `collection.enable` switches that are on, in table order."""
-        return tuple(n for n in ENDPOINT_SWITCHES if getattr(self.collection.enable, n))
+        return tuple(n for n in SWITCHES if getattr(self.collection.enable, n))
 
     def dataset_keys(self) -> dict[str, Any]:
         """The values that determine the dataset, by key path. Nothing else goes in the digest."""
@@ -142,10 +153,7 @@ class Config:
             "github.discovery.include_forks": gh.discovery.include_forks,
             "github.discovery.include_archived": gh.discovery.include_archived,
             "github.discovery.visibility": gh.discovery.visibility,
-            **{
-                f"collection.enable.{n}": getattr(self.collection.enable, n)
-                for n in ENDPOINT_SWITCHES
-            },
+            **{f"collection.enable.{n}": getattr(self.collection.enable, n) for n in SWITCHES},
         }
 
     @property
@@ -478,15 +486,17 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
     coll_d = reader.section(data, "collection")
     en_d = reader.section(coll_d, "enable")
     enable = EnableConfig(
-        **{n: reader.boolean(en_d, n, f"collection.enable.{n}", True) for n in ENDPOINT_SWITCHES}
+        **{n: reader.boolean(en_d, n, f"collection.enable.{n}", True) for n in SWITCHES}
     )
-    if enable.reviews and not enable.pulls:
-        raise reader.fail(
-            "collection.enable.reviews",
-            "reviews are collected for the pull requests ghye collects — "
-            "enable pulls too, or turn reviews off",
-        )
-    if not any(getattr(enable, n) for n in ENDPOINT_SWITCHES):
+    for endpoint in ENDPOINTS:
+        parent = BY_NAME[endpoint.depends_on] if endpoint.depends_on else None
+        if parent and getattr(enable, endpoint.switch) and not getattr(enable, parent.switch):
+            raise reader.fail(
+                f"collection.enable.{endpoint.switch}",
+                f"{endpoint.name} are read from the {parent.name} ghye collects — "
+                f"enable {parent.switch} too, or turn {endpoint.switch} off",
+            )
+    if not any(getattr(enable, n) for n in SWITCHES):
         raise reader.fail(
             "collection.enable", "every endpoint is switched off — enable at least one"
         )

@@ -29,13 +29,6 @@ import orjson
 
 from gh_year_end import __version__
 from gh_year_end.collect.discovery import check_target, discover, plan_entry
-from gh_year_end.collect.endpoints import (
-    Endpoint,
-    Window,
-    enabled_endpoints,
-    parse_time,
-    window_of,
-)
 from gh_year_end.collect.events import CollectResult, EventSink, UnitFailure
 from gh_year_end.collect.result import Ending, decide
 from gh_year_end.collect.start import (
@@ -46,6 +39,7 @@ from gh_year_end.collect.start import (
     start_over,
 )
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES, Endpoint, Window, parse_time
 from gh_year_end.errors import (
     Blocked,
     DataFileMismatch,
@@ -64,7 +58,7 @@ from gh_year_end.storage.atomic import atomic_write_bytes
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
 from gh_year_end.storage.jsonl import JSONLWriter, committed_size, mismatch
 from gh_year_end.storage.manifest import FileDigest, build_manifest, digest_file, write_manifest
-from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
+from gh_year_end.storage.paths import PathManager
 
 SOURCE = "github_rest"
 # GitHub's clock and ours may disagree: the catch-up pass reaches this much further back.
@@ -380,7 +374,7 @@ def _now_iso() -> str:
 
 
 def _plan_units(checkpoint: CheckpointManager, config: Config) -> list[Unit]:
-    endpoints = enabled_endpoints(config)
+    endpoints = config.enabled_endpoints
     return [Unit(repo, ep) for repo in checkpoint.repo_names() for ep in endpoints]
 
 
@@ -409,7 +403,7 @@ class _Runner:
         self.stop = run.stop
         self.tally = run.tally
         self.digests = run.digests
-        self.window: Window = window_of(run.config)
+        self.window: Window = run.config.window
         self.concurrency = run.config.rate_limit.max_concurrency
         self.executor = ThreadPoolExecutor(
             max_workers=self.concurrency, thread_name_prefix="commit"
@@ -1077,7 +1071,7 @@ def _check_unchanged(checkpoint: CheckpointManager, paths: PathManager) -> bool:
         return False
     changed: list[str] = []
     for repo, endpoint, state in checkpoint.units():
-        if endpoint not in ENDPOINT_DIRS:
+        if endpoint not in ENDPOINT_NAMES:
             continue
         path = paths.raw_path(endpoint, repo)
         size = committed_size(path, state.offset, repo=repo, endpoint=endpoint) or 0

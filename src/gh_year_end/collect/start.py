@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from gh_year_end.collect.endpoints import ENDPOINT_NAMES
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.errors import (
     ConfigChanged,
     DataWithoutCheckpoint,

@@ -26,8 +26,8 @@ from typing import Any, Final
 
 import orjson
 
-from gh_year_end.collect.endpoints import BY_NAME, ENDPOINT_NAMES
 from gh_year_end.config import Config
+from gh_year_end.endpoints import BY_NAME, ENDPOINT_NAMES
 from gh_year_end.errors import NoCheckpoint, UnsafeName
 from gh_year_end.storage.atomic import storage_error
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress

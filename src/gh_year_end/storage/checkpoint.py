@@ -38,6 +38,7 @@ from typing import Any, Final, Self
 import orjson
 
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES, SWITCHES, for_switches
 from gh_year_end.errors import (
     CheckpointCorrupt,
     CheckpointLocked,
@@ -58,22 +59,12 @@ from gh_year_end.storage.atomic import (
     write_all,
 )
 from gh_year_end.storage.lock import RunLock, holder_state, read_owner
-from gh_year_end.storage.paths import ENDPOINT_DIRS
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION: Final = 2
 JOURNAL_SUFFIX: Final = ".journal"
 DEFAULT_COMPACT_EVERY: Final = 2000
-
-# collection.enable switch → the endpoints (checkpoint keys) it turns on, in plan order.
-SWITCH_ENDPOINTS: Final[Mapping[str, tuple[str, ...]]] = {
-    "pulls": ("pulls",),
-    "issues": ("issues",),
-    "reviews": ("reviews",),
-    "comments": ("issue_comments", "review_comments"),
-    "commits": ("commits",),
-}
 
 
 class CheckpointStatus(StrEnum):
@@ -1021,11 +1012,8 @@ class CheckpointManager:
         dataset = self._meta.get("dataset")
         if not isinstance(dataset, dict):
             return []
-        names: list[str] = []
-        for switch, endpoints in SWITCH_ENDPOINTS.items():
-            if dataset.get(f"collection.enable.{switch}"):
-                names.extend(endpoints)
-        return [n for n in ENDPOINT_DIRS if n in names]
+        switches = [n for n in SWITCHES if dataset.get(f"collection.enable.{n}")]
+        return [e.name for e in for_switches(switches)]
 
     def update_repos(
         self, repos: Sequence[Mapping[str, Any]], *, endpoints: Sequence[str] | None = None
@@ -1278,11 +1266,11 @@ class CheckpointManager:
             self._require_loaded()
             if repo not in self._repos:
                 raise self._unknown_repo(repo, "--repo")
-            known = set(self._repos[repo].endpoints) | set(ENDPOINT_DIRS)
+            known = set(self._repos[repo].endpoints) | set(ENDPOINT_NAMES)
             if endpoint not in known:
                 raise UnknownEndpoint(
                     f"--endpoint {endpoint} is not one ghye collects "
-                    f"(one of: {', '.join(ENDPOINT_DIRS)})"
+                    f"(one of: {', '.join(ENDPOINT_NAMES)})"
                 )
         self._commit_unit(repo, endpoint, lambda _state: EndpointProgress())
 

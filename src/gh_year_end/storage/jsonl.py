@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import orjson
 
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.errors import DataFileMismatch
 from gh_year_end.storage.atomic import (
     datasync,
@@ -30,13 +31,12 @@ from gh_year_end.storage.atomic import (
     utc_now,
     write_all,
 )
-from gh_year_end.storage.paths import ENDPOINT_DIRS
 
 
 def _unit_of(path: Path, repo: str | None, endpoint: str | None) -> tuple[str, str]:
     """Best names for the reset hint: explicit ones, else read off the data layout."""
     if endpoint is None:
-        endpoint = path.parent.name if path.parent.name in ENDPOINT_DIRS else "<endpoint>"
+        endpoint = path.parent.name if path.parent.name in ENDPOINT_NAMES else "<endpoint>"
     if repo is None:
         owner, sep, name = path.stem.partition("__")
         repo = f"{owner}/{name}" if sep else "<owner/repo>"

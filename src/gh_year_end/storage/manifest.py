@@ -23,11 +23,12 @@ from typing import Any, Final
 import orjson
 
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.errors import DataFileMismatch, StorageError
 from gh_year_end.storage.atomic import atomic_write_bytes, iso_z, storage_error
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.storage.jsonl import committed_size
-from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
+from gh_year_end.storage.paths import PathManager
 
 MANIFEST_VERSION: Final = 1
 CHUNK: Final = 1 << 20
@@ -143,7 +144,7 @@ def build_manifest(
                 "retryable": bool(state.retryable),
             }
             (unavailable if state.unavailable else failed).append(entry)
-        if endpoint not in ENDPOINT_DIRS:
+        if endpoint not in ENDPOINT_NAMES:
             continue
         path = paths.raw_path(endpoint, repo)
         size = committed_size(path, state.offset, repo=repo, endpoint=endpoint)

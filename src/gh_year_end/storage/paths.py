@@ -19,17 +19,8 @@ from pathlib import Path
 from typing import Final
 
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.errors import UnsafeName
-
-ENDPOINT_DIRS: Final = (
-    "pulls",
-    "issues",
-    "reviews",
-    "issue_comments",
-    "review_comments",
-    "commits",
-)
-
 
 # What GitHub allows in an account and a repository name (letters, digits, '-', '_', '.'):
 # nothing that could climb out of a folder. '.' and '..' alone are refused on top.
@@ -98,7 +89,7 @@ class PathManager:
 
     def endpoint_dir(self, endpoint: str) -> Path:
         """The folder holding one endpoint's files."""
-        if endpoint not in ENDPOINT_DIRS:
+        if endpoint not in ENDPOINT_NAMES:
             raise ValueError(f"unknown endpoint {endpoint!r}")
         return self.target_dir / endpoint
 

@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-ENDPOINTS: Final = ("pulls", "issues", "issue_comments", "review_comments", "reviews", "commits")
+from gh_year_end.endpoints import ENDPOINT_NAMES
+
+ENDPOINTS: Final = ENDPOINT_NAMES
 """The endpoint names, as in the checkpoint and the data folders."""
 
 Visibility = Literal["all", "public", "private"]

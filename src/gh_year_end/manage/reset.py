@@ -1,4 +1,4 @@
-"""`ghye reset` and `ghye unlock` as library functions returning frozen dataclasses.
+"""`ghye reset` as a library function returning frozen dataclasses.
 
 Reset takes the run lock itself (so it refuses while a collect runs) and applies its plan in the
 order that keeps the checkpoint/data invariant at every instant: the manifest goes first (it no
@@ -15,28 +15,14 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
-from gh_year_end.collect.endpoints import ENDPOINT_NAMES
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES, dependents
 from gh_year_end.errors import NoCheckpoint, UnknownEndpoint, UnknownRepo
 from gh_year_end.storage.atomic import fsync_dir, storage_error
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
-from gh_year_end.storage.lock import (
-    HolderState,
-    LockOwner,
-    RunLock,
-    clear_lock,
-    owner_path,
-)
-from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
-
-# Reviews are read from the committed pulls file (their cursor is an index into it): when pulls
-# are collected again their order may differ, so a repo's reviews go back to pending with them.
-DEPENDENTS: Final = {"pulls": ("reviews",)}
-
-
-# --- reset ----------------------------------------------------------------------------------
+from gh_year_end.storage.lock import RunLock, owner_path
+from gh_year_end.storage.paths import PathManager
 
 
 @dataclass(frozen=True)
@@ -232,7 +218,7 @@ def _reset_whole(
         for first in (paths.checkpoint_path, paths.journal_path):
             removed += _unlink(first)
         removed += sum(_unlink(path) for path in plan.files)
-        for endpoint in ENDPOINT_DIRS:
+        for endpoint in ENDPOINT_NAMES:
             _remove_empty_tree(paths.target_dir / endpoint)
         _sync_dirs({paths.target_dir})
         return ResetResult(
@@ -285,7 +271,9 @@ def _plan_units(
         failed = state.status is CheckpointStatus.FAILED
         label = "unavailable" if failed and state.unavailable else state.status.value
         units.append(ResetUnit(repo, endpoint, label, state.records_collected, note))
-        for dependent in DEPENDENTS.get(endpoint, ()):
+        # Reviews are read from the committed pulls file (their cursor is an index into it):
+        # collected again, pulls may come in another order, so reviews go back with them.
+        for dependent in dependents(endpoint):
             dep_state = states.get((repo, dependent))
             if dep_state is not None:
                 add(repo, dependent, dep_state, f"{dependent} are read from the {endpoint} file")
@@ -352,44 +340,3 @@ def _sync_dirs(folders: Iterable[Path]) -> None:
     for folder in folders:
         if folder.is_dir():
             fsync_dir(folder)
-
-
-# --- unlock ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnlockResult:
-    """What `ghye unlock` found and did."""
-
-    lock_path: Path
-    state: HolderState
-    """The holder as found: free, stale, or unknown (removed with --force). A holder alive on
-    this host is never removed: that raises LockNotStale instead."""
-    owner: LockOwner | None
-    """Whose lock it was; None when free, or held by a process that never recorded itself."""
-    removed: bool
-    """Something was removed: the owner record, and with --force the lock file."""
-    was_alive: bool
-    """The holder might still have been running: true only when --force removed a holder whose
-    liveness cannot be checked from here (another host, or no record)."""
-    lock_file_removed: bool = False
-    """The lock file itself was removed (--force on an unknown holder)."""
-
-
-def unlock_target(config: Config, *, force: bool = False) -> UnlockResult:
-    """Remove a lock left by a run that is gone.
-
-    A holder running on this host is always refused (LockNotStale), ``force`` or not: removing
-    its lock would let a second collect write beside it. ``force`` only removes a holder whose
-    liveness cannot be checked from here (another host, or a lock held without a record).
-    """
-    lock_path = PathManager(config).lock_path
-    done = clear_lock(lock_path, force=force)
-    return UnlockResult(
-        lock_path=lock_path,
-        state=done.state,
-        owner=done.owner,
-        removed=done.record_removed or done.lock_file_removed,
-        was_alive=done.state == "unknown",
-        lock_file_removed=done.lock_file_removed,
-    )

@@ -1,20 +1,25 @@
-"""The one table of what ghye collects: each endpoint's path, parameters, window filter, early
-stop and dependency.
+"""The one table of what ghye collects — every other module derives from it.
+
+Each endpoint: its name (also its data folder and its checkpoint key), the ``collection.enable``
+switch that turns it on, how it is paged (its transport), its REST path and parameters, the
+window rule that keeps a record, the key that identifies a record, and the endpoint it depends
+on. The table's order is the plan's order inside a repository.
 
 The window rule: a record belongs to [since, until) when it was created before ``until`` and last
 updated at or after ``since``. Commits: committer date inside the window. Reviews: submitted
 inside the window, of a pull request that belongs to it (every pull request ghye collected does).
+
+This module is the bottom layer: it imports nothing of ghye's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Final
 from urllib.parse import urlencode
-
-from gh_year_end.config import Config
 
 Record = Mapping[str, Any]
 
@@ -96,12 +101,28 @@ def _past_window_by_update(records: list[dict[str, Any]], window: Window) -> boo
     return last is not None and last < window.since
 
 
+class Transport(StrEnum):
+    """How an endpoint's list is walked (one pager each, in collect/pagers.py)."""
+
+    LIST = "list"
+    """Link rel="next" page after page."""
+    KEYSET = "keyset"
+    """Sorted by update time ascending: continue from the last record's ``updated_at``."""
+    CATCH_UP = "catch-up"
+    """Sorted by update time descending: a last pass from the front catches what moved."""
+    PER_PARENT = "per-parent"
+    """One list per record of the parent endpoint (reviews: per collected pull request)."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One list GitHub is asked for, per repository (or per pull request, for reviews)."""
 
     name: str
+    """Also its data folder and its key in the checkpoint."""
     switch: str
+    """The ``collection.enable`` key that turns it on."""
+    transport: Transport
     path: str
     params: Callable[[Window], dict[str, str]]
     keep: Callable[[Record, Window], bool]
@@ -109,8 +130,21 @@ class Endpoint:
     stop_early: Callable[[list[dict[str, Any]], Window], bool] | None = None
     depends_on: str | None = None
     empty_on_409: bool = False
-    keyset: bool = False
-    catch_up: bool = False
+
+    @property
+    def directory(self) -> str:
+        """The data folder of its files."""
+        return self.name
+
+    @property
+    def keyset(self) -> bool:
+        """Whether it continues from the last record's ``updated_at`` (see :meth:`next_url`)."""
+        return self.transport is Transport.KEYSET
+
+    @property
+    def catch_up(self) -> bool:
+        """Whether a multi-page walk ends with a catch-up pass from the front."""
+        return self.transport is Transport.CATCH_UP
 
     def next_url(
         self, repo: str, window: Window, records: list[dict[str, Any]], link_next: str | None
@@ -143,6 +177,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint(
         name="pulls",
         switch="pulls",
+        transport=Transport.CATCH_UP,
         path="/repos/{repo}/pulls",
         params=lambda _w: {
             "state": "all",
@@ -152,11 +187,11 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         },
         keep=_created_updated,
         stop_early=_past_window_by_update,
-        catch_up=True,
     ),
     Endpoint(
         name="issues",
         switch="issues",
+        transport=Transport.LIST,
         path="/repos/{repo}/issues",
         params=lambda w: {"state": "all", "since": w.since_param, "per_page": PER_PAGE},
         keep=_issue,
@@ -164,6 +199,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint(
         name="issue_comments",
         switch="comments",
+        transport=Transport.KEYSET,
         path="/repos/{repo}/issues/comments",
         params=lambda w: {
             "since": w.since_param,
@@ -172,11 +208,11 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
             "per_page": PER_PAGE,
         },
         keep=_created_updated,
-        keyset=True,
     ),
     Endpoint(
         name="review_comments",
         switch="comments",
+        transport=Transport.KEYSET,
         path="/repos/{repo}/pulls/comments",
         params=lambda w: {
             "since": w.since_param,
@@ -185,11 +221,11 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
             "per_page": PER_PAGE,
         },
         keep=_created_updated,
-        keyset=True,
     ),
     Endpoint(
         name="reviews",
         switch="reviews",
+        transport=Transport.PER_PARENT,
         path="/repos/{repo}/pulls/{number}/reviews",
         params=lambda _w: {"per_page": PER_PAGE},
         keep=_review,
@@ -198,6 +234,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint(
         name="commits",
         switch="commits",
+        transport=Transport.LIST,
         path="/repos/{repo}/commits",
         params=lambda w: {"since": w.since_param, "until": w.until_param, "per_page": PER_PAGE},
         keep=_commit,
@@ -208,15 +245,17 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
 
 BY_NAME: Final[dict[str, Endpoint]] = {e.name: e for e in ENDPOINTS}
 ENDPOINT_NAMES: Final[tuple[str, ...]] = tuple(e.name for e in ENDPOINTS)
+"""Every endpoint, in plan order — and every data folder."""
+SWITCHES: Final[tuple[str, ...]] = tuple(dict.fromkeys(e.switch for e in ENDPOINTS))
+"""The ``collection.enable`` keys, in table order."""
 
 
-def enabled_endpoints(config: Config) -> tuple[Endpoint, ...]:
-    """The endpoints switched on in ``collection.enable``, in table order (config validation
-    guarantees a dependency such as reviews → pulls is switched on too)."""
-    switches = set(config.enabled_switches)
-    return tuple(e for e in ENDPOINTS if e.switch in switches)
+def for_switches(switches: Iterable[str]) -> tuple[Endpoint, ...]:
+    """The endpoints the given switches turn on, in plan order."""
+    wanted = set(switches)
+    return tuple(e for e in ENDPOINTS if e.switch in wanted)
 
 
-def window_of(config: Config) -> Window:
-    """The config's window."""
-    return Window(since=config.github.windows.since, until=config.github.windows.until)
+def dependents(name: str) -> tuple[str, ...]:
+    """The endpoints read from ``name``'s file (reset with it: reviews are read from pulls)."""
+    return tuple(e.name for e in ENDPOINTS if e.depends_on == name)

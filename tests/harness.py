@@ -22,18 +22,19 @@ from typing import IO, Any, Final
 
 import orjson
 
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.storage.checkpoint import CheckpointManager
 from gh_year_end.storage.jsonl import JSONLWriter
 from gh_year_end.storage.paths import PathManager
 
-TEST_TOKEN: Final = "ghye-test-token-0123456789"  # noqa: S105 — the fake server's made-up token
-TOKEN_ENV: Final = "GHYE_TEST_TOKEN"  # noqa: S105 — a variable name, not a secret
+TEST_TOKEN: Final = "ghye-test-token-0123456789"
+TOKEN_ENV: Final = "GHYE_TEST_TOKEN"
 NEXT_PAGE: Final = "https://api.github.com/repositories/1/pulls?page="
 _PROXY_VARS: Final = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
 # The window of config_text's default year (2025): what the fake's expected ids are asked for.
 SINCE: Final = datetime(2025, 1, 1, tzinfo=UTC)
 UNTIL: Final = datetime(2026, 1, 1, tzinfo=UTC)
-ENDPOINTS: Final = ("pulls", "issues", "issue_comments", "review_comments", "reviews", "commits")
+ENDPOINTS: Final = ENDPOINT_NAMES
 
 
 def config_text(
@@ -330,7 +331,7 @@ def checkpoint_problems(folder: Path, *, final: bool = False) -> list[str]:
     no data file the checkpoint does not know. No checkpoint yet (a run killed before it made
     one) is no problem unless ``final``.
     """
-    from gh_year_end.storage.checkpoint import (  # noqa: PLC0415 — keeps the harness light
+    from gh_year_end.storage.checkpoint import (
         CheckpointManager,
         CheckpointStatus,
     )
@@ -448,7 +449,7 @@ def snapshot_files(folder: Path) -> dict[str, bytes]:
 
 def unused_port() -> int:
     """A loopback TCP port nothing listens on (bound, then closed again)."""
-    import socket  # noqa: PLC0415 — only this helper needs it
+    import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

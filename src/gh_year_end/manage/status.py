@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from gh_year_end.collect.events import UnitFailure
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.errors import NoCheckpoint
 from gh_year_end.storage.atomic import iso_z, utc_now
 from gh_year_end.storage.checkpoint import (
@@ -33,7 +34,7 @@ from gh_year_end.storage.checkpoint import (
     RepoProgress,
 )
 from gh_year_end.storage.lock import HolderState, holder_state, read_owner
-from gh_year_end.storage.paths import ENDPOINT_DIRS, PathManager
+from gh_year_end.storage.paths import PathManager
 
 SCHEMA_VERSION: Final = 1
 RATE_WINDOW: Final = timedelta(minutes=15)
@@ -211,8 +212,8 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
     # A planned repo with no unit yet counts as pending.
     tally.repo_status["pending"] += len(planned) - tally.repos_seen
 
-    endpoint_names = [e for e in ENDPOINT_DIRS if e in tally.per_endpoint] + sorted(
-        e for e in tally.per_endpoint if e not in ENDPOINT_DIRS
+    endpoint_names = [e for e in ENDPOINT_NAMES if e in tally.per_endpoint] + sorted(
+        e for e in tally.per_endpoint if e not in ENDPOINT_NAMES
     )
     phase_names = ["discovery", *(checkpoint.planned_endpoints() or endpoint_names)]
     created = checkpoint.created_at
