@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import re
 import select
@@ -20,17 +21,20 @@ import httpx
 import orjson
 import pytest
 
-from gh_year_end.testing.fakedata import DataSpec, FakeData, parse_moment
 from gh_year_end.testing.fakegithub import (
     DEFAULT_FAULT_KINDS,
     EMPTY_REPO_MESSAGE,
     FAULT_KINDS,
     FORBIDDEN_MESSAGE,
     SECONDARY_MESSAGE,
+    DataSpec,
+    FakeData,
     FakeGitHub,
     FakeSettings,
+    parse_moment,
     settings_from_args,
 )
+from gh_year_end.testing.fakegithub.cli import parser as cli_parser
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -766,6 +770,33 @@ def test_help_explains_every_fault_kind() -> None:
     assert "--trickle-seconds" in shown
 
 
+def test_the_command_line_has_every_setting_with_its_default() -> None:
+    # one entry per option, its wrapped lines joined: "--repos N repositories … (default: 12)"
+    shown = re.split(r"\n  (?=-)|\n\n", cli_parser().format_help())
+    entries = [" ".join(e.split()) for e in shown]
+    for f in dataclasses.fields(FakeSettings):
+        flag = "--" + f.name.replace("_", "-")
+        entry = next((e for e in entries if e.startswith((f"{flag} ", f"{flag},"))), "")
+        assert re.search(r"\(default: [^)]+\)$", entry), (flag, entry)
+    assert settings_from_args([]) == (FakeSettings(), None)
+    settings, port_file = settings_from_args(
+        [
+            *("--mode", "user", "--forks", "", "--private", "2, 4", "--max-concurrent", "3"),
+            *("--start", "2024-06-01", "--boundaries", "2025-03-01T00:00:00Z,2025-09-01"),
+            *("--log-size", "5", "--prefix", "/api/v3/", "--rate-headers", "--port-file", "u"),
+        ]
+    )
+    assert (settings.mode, settings.forks, settings.private) == ("user", (), (2, 4))
+    assert (settings.max_concurrent, settings.log_size, settings.prefix) == (3, 5, "/api/v3")
+    assert settings.start == datetime(2024, 6, 1, tzinfo=UTC)
+    assert settings.boundaries == (
+        datetime(2025, 3, 1, tzinfo=UTC),
+        datetime(2025, 9, 1, tzinfo=UTC),
+    )
+    assert settings.rate_headers is True
+    assert port_file == Path("u")
+
+
 # --- prefix and links ----------------------------------------------------------------------
 
 
@@ -1003,7 +1034,12 @@ def test_cli_prints_its_url_serves_and_exits_0_on_signal(tmp_path: Path, sig: in
         ready, _, _ = select.select([proc.stdout], [], [], 20)
         assert ready, "the fake did not print its URL"
         line = proc.stdout.readline()
-        match = re.fullmatch(r"fake GitHub listening on (http://127\.0\.0\.1:\d+/api/v3)\n", line)
+        # one line: the URL first (what scripts parse), then the token and whose repos
+        match = re.fullmatch(
+            rf"fake GitHub listening on (http://127\.0\.0\.1:\d+/api/v3) — token {TOKEN}, "
+            r"org acme \(2 repos\); Ctrl\+C stops it\n",
+            line,
+        )
         assert match, line
         base = match.group(1)
         assert port_file.read_text(encoding="utf-8").strip() == base

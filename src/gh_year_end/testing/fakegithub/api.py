@@ -1,0 +1,335 @@
+"""GitHub's REST semantics over the fake's data: a route → its answer.
+
+Pure: no I/O and no policy (auth, limits and faults are the server's). Every list answer is a
+page (:mod:`.paging`) of rows filtered and sorted as GitHub would, each row rendered by
+:class:`.records.Records` only when its page is served.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Literal
+from urllib.parse import unquote
+
+from gh_year_end.testing.fakegithub.data import TOKEN_USER_LOGIN, FakeData, parse_moment
+from gh_year_end.testing.fakegithub.paging import page
+from gh_year_end.testing.fakegithub.records import RecordBuilder, Records
+from gh_year_end.testing.fakegithub.repos import RepoData, RepoInfo
+from gh_year_end.testing.fakegithub.wire import (
+    DOCS_URL,
+    Request,
+    Response,
+    error_response,
+    json_response,
+    not_found,
+)
+
+FORBIDDEN_MESSAGE: Final = "Resource not accessible by integration"
+EMPTY_REPO_MESSAGE: Final = "Git Repository is empty."
+_ROWS_CACHE_SIZE: Final = 256
+
+
+class InvalidParamError(Exception):
+    """A query parameter GitHub would refuse with 422."""
+
+
+def _choice(params: Mapping[str, str], key: str, default: str, options: Sequence[str]) -> str:
+    value = params.get(key, default) or default
+    if value not in options:
+        raise InvalidParamError(f"{key} must be one of {', '.join(options)}, got {value!r}")
+    return value
+
+
+def _moment(params: Mapping[str, str], key: str) -> float | None:
+    value = params.get(key)
+    if not value:
+        return None
+    try:
+        return parse_moment(value).timestamp()
+    except ValueError:
+        raise InvalidParamError(f"{key} {value!r} is not a valid ISO 8601 timestamp") from None
+
+
+class Api:
+    """GitHub's REST semantics over :class:`FakeData`."""
+
+    def __init__(self, data: FakeData, records: Records, link_base: str) -> None:
+        self.data = data
+        self.records = records
+        self.link_base = link_base
+        self.spec = data.spec
+        self._rows: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
+
+    def handle(self, req: Request) -> Response:
+        """Answer one authenticated, admitted GET."""
+        if req.method != "GET":
+            return not_found()
+        parts = [unquote(p) for p in req.path.strip("/").split("/")] if req.path.strip("/") else []
+        try:
+            return self._route(req, parts)
+        except InvalidParamError as exc:
+            return error_response(
+                422, "Validation Failed", errors=[{"message": str(exc), "code": "invalid"}]
+            )
+
+    def _route(self, req: Request, parts: list[str]) -> Response:
+        spec = self.spec
+        owner = spec.owner.lower()
+        match parts:
+            case ["user"]:
+                return json_response(200, self._account(token=True), endpoint="user")
+            case ["user", "repos"]:
+                return self._user_repos(req)
+            case ["user", uid, "repos"] if uid.isdigit():
+                if int(uid) != self.data.owner_id:
+                    return json_response(200, [], endpoint="repos_list")
+                return self._public_repos(req, f"/user/{uid}/repos")
+            case ["users", login]:
+                return self._user(login)
+            case ["users", login, "repos"]:
+                if login.lower() == owner:
+                    return self._public_repos(req, f"/user/{self.data.owner_id}/repos")
+                if login.lower() == TOKEN_USER_LOGIN and spec.mode == "org":
+                    return json_response(200, [], endpoint="repos_list")
+                return not_found("repos_list")
+            case ["orgs", org] if spec.mode == "org" and org.lower() == owner:
+                return json_response(200, self._org(), endpoint="orgs")
+            case ["orgs", org, "repos"] if spec.mode == "org" and org.lower() == owner:
+                return self._org_repos(req)
+            case ["organizations", oid, "repos"] if spec.mode == "org" and oid == str(
+                self.data.owner_id
+            ):
+                return self._org_repos(req)
+            case ["repos", o, r, *rest]:
+                return self._repo(req, self.data.find(o, r), rest)
+            case ["repositories", rid, *rest] if rid.isdigit():
+                return self._repo(req, self.data.find_id(int(rid)), rest)
+        return not_found()
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    def _account(self, *, token: bool) -> dict[str, Any]:
+        base = self.records.token_user() if token else self.records.owner()
+        public = sum(1 for r in self.data.repos if not r.private)
+        return {
+            **base,
+            "name": base["login"].title(),
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "bio": None,
+            "public_repos": public if base["id"] == self.data.owner_id else 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": "2015-05-05T10:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+        }
+
+    def _user(self, login: str) -> Response:
+        if login.lower() == self.spec.owner.lower():
+            return json_response(200, self._account(token=False), endpoint="users")
+        if login.lower() == TOKEN_USER_LOGIN:
+            return json_response(200, self._account(token=True), endpoint="users")
+        return not_found("users")
+
+    def _org(self) -> dict[str, Any]:
+        o = self.records.owner()
+        url = f"{self.records.api}/orgs/{o['login']}"
+        return {
+            "login": o["login"],
+            "id": o["id"],
+            "node_id": o["node_id"],
+            "url": url,
+            "repos_url": f"{url}/repos",
+            "events_url": f"{url}/events",
+            "hooks_url": f"{url}/hooks",
+            "issues_url": f"{url}/issues",
+            "members_url": f"{url}/members{{/member}}",
+            "public_members_url": f"{url}/public_members{{/member}}",
+            "avatar_url": o["avatar_url"],
+            "description": "A fake organization",
+            "name": o["login"].title(),
+            "html_url": o["html_url"],
+            "public_repos": sum(1 for r in self.data.repos if not r.private),
+            "total_private_repos": sum(1 for r in self.data.repos if r.private),
+            "owned_private_repos": sum(1 for r in self.data.repos if r.private),
+            "created_at": "2015-05-05T10:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "type": "Organization",
+        }
+
+    # --- repository listings -----------------------------------------------------------------
+
+    def _listing(
+        self, req: Request, repos: list[RepoInfo], default_sort: str, path: str
+    ) -> Response:
+        sort = _choice(
+            req.params, "sort", default_sort, ("created", "updated", "pushed", "full_name")
+        )
+        direction = _choice(
+            req.params, "direction", "asc" if sort == "full_name" else "desc", ("asc", "desc")
+        )
+        keys: dict[str, Callable[[RepoInfo], Any]] = {
+            "created": lambda r: (r.created, r.id),
+            "updated": lambda r: (r.pushed, r.id),
+            "pushed": lambda r: (r.pushed, r.id),
+            "full_name": lambda r: r.full_name.lower(),
+        }
+        rows = sorted(repos, key=keys[sort], reverse=direction == "desc")
+        return self._page(req, rows, self.records.repository_json, path, "repos_list")
+
+    def _org_repos(self, req: Request) -> Response:
+        kind = _choice(
+            req.params, "type", "all", ("all", "public", "private", "forks", "sources", "member")
+        )
+        keep: dict[str, Callable[[RepoInfo], bool]] = {
+            "public": lambda r: not r.private,
+            "private": lambda r: r.private,
+            "forks": lambda r: r.fork,
+            "sources": lambda r: not r.fork,
+        }
+        test = keep.get(kind, _any_repo)
+        repos = [r for r in self.data.repos if test(r)]
+        return self._listing(req, repos, "created", f"/organizations/{self.data.owner_id}/repos")
+
+    def _public_repos(self, req: Request, path: str) -> Response:
+        _choice(req.params, "type", "owner", ("all", "owner", "member"))
+        repos = [r for r in self.data.repos if not r.private]
+        return self._listing(req, repos, "full_name", path)
+
+    def _user_repos(self, req: Request) -> Response:
+        visibility = _choice(req.params, "visibility", "all", ("all", "public", "private"))
+        kind = _choice(req.params, "type", "all", ("all", "owner", "public", "private", "member"))
+        affiliation = set(
+            req.params.get("affiliation", "owner,collaborator,organization_member").split(",")
+        )
+        wanted = "owner" if self.spec.mode == "user" else "organization_member"
+        repos = list(self.data.repos) if wanted in affiliation else []
+        if kind in ("public", "private"):
+            visibility = kind
+        if visibility != "all":
+            repos = [r for r in repos if r.private == (visibility == "private")]
+        return self._listing(req, repos, "full_name", "/user/repos")
+
+    # --- one repository ----------------------------------------------------------------------
+
+    def _repo(self, req: Request, info: RepoInfo | None, rest: list[str]) -> Response:
+        name = _endpoint_name(rest)
+        if info is None or info.status == 404:
+            return not_found(name)
+        if info.status == 451:
+            return error_response(
+                451,
+                "Repository access blocked",
+                endpoint=name,
+                block={
+                    "reason": "dmca",
+                    "created_at": "2025-02-03T04:05:06Z",
+                    "html_url": DOCS_URL,
+                },
+            )
+        if not rest:
+            return json_response(200, self.records.repository(info), endpoint="repo")
+        if info.status == 403:
+            return error_response(403, FORBIDDEN_MESSAGE, endpoint=name)
+        d = self.data.repo(info)
+        rec = self.records
+        p = req.params
+        path = f"/repositories/{info.id}/{'/'.join(rest)}"
+        key: tuple[Any, ...]
+        match rest:
+            case ["pulls"]:
+                state = _choice(p, "state", "open", ("open", "closed", "all"))
+                sort = _choice(
+                    p, "sort", "created", ("created", "updated", "popularity", "long-running")
+                )
+                desc = _choice(
+                    p, "direction", "desc" if sort == "created" else "asc", ("asc", "desc")
+                )
+                key = (info.index, "pulls", state, sort == "updated", desc)
+                rows = self._cached(key, lambda: d.pulls(state, sort, desc == "desc"))
+                return self._page(req, rows, _bind(rec.pull, info, d), path, name)
+            case ["pulls", number] if number.isdigit():
+                row = int(number) - 1
+                if not 0 <= row < d.tickets or d.t_pull_rank[row] < 0:
+                    return not_found(name)
+                return Response(200, rec.pull(info, d, row).encode(), endpoint=name)
+            case ["issues"]:
+                state = _choice(p, "state", "open", ("open", "closed", "all"))
+                sort = _choice(p, "sort", "created", ("created", "updated", "comments"))
+                desc = _choice(p, "direction", "desc", ("asc", "desc"))
+                since = _moment(p, "since")
+                key = (info.index, "issues", state, sort, desc, since)
+                rows = self._cached(key, lambda: d.issues(state, since, sort, desc == "desc"))
+                return self._page(req, rows, _bind(rec.issue, info, d), path, name)
+            case ["issues", "comments"] | ["pulls", "comments"]:
+                kind: Literal["ic", "rc"] = "ic" if rest[0] == "issues" else "rc"
+                sort = _choice(p, "sort", "created", ("created", "updated"))
+                # as GitHub: direction is ignored without sort; the default order is oldest first
+                desc = _choice(p, "direction", "asc", ("asc", "desc")) if "sort" in p else "asc"
+                since = _moment(p, "since")
+                key = (info.index, kind, sort, desc, since)
+                rows = self._cached(key, lambda: d.comments(kind, since, sort, desc == "desc"))
+                build = rec.issue_comment if kind == "ic" else rec.review_comment
+                return self._page(req, rows, _bind(build, info, d), path, name)
+            case ["pulls", number, "reviews"] if number.isdigit():
+                found = d.reviews(int(number))
+                if found is None:
+                    return not_found(name)
+                return self._page(req, found, _bind(rec.review, info, d), path, name)
+            case ["commits"]:
+                if info.empty:
+                    return error_response(409, EMPTY_REPO_MESSAGE, endpoint=name)
+                since, until = _moment(p, "since"), _moment(p, "until")
+                key = (info.index, "commits", since, until)
+                rows = self._cached(key, lambda: d.commits(since, until))
+                return self._page(req, rows, _bind(rec.commit, info, d), path, name)
+        return not_found(name)
+
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], list[int]]) -> list[int]:
+        """Filtered row lists per query: every page of one listing filters the same way."""
+        found = self._rows.get(key)
+        if found is not None:
+            self._rows.move_to_end(key)
+            return found
+        found = compute()
+        self._rows[key] = found
+        if len(self._rows) > _ROWS_CACHE_SIZE:
+            self._rows.popitem(last=False)
+        return found
+
+    def _page(
+        self, req: Request, rows: Sequence[Any], build: Callable[[Any], str], path: str, name: str
+    ) -> Response:
+        return page(req, rows, build, link_base=self.link_base, path=path, endpoint=name)
+
+
+def _any_repo(_info: RepoInfo) -> bool:
+    return True
+
+
+def _bind(build: RecordBuilder, info: RepoInfo, d: RepoData) -> Callable[[int], str]:
+    return lambda row: build(info, d, row)
+
+
+def _endpoint_name(rest: Sequence[str]) -> str:
+    match rest:
+        case []:
+            return "repo"
+        case ["pulls"]:
+            return "pulls"
+        case ["pulls", "comments"]:
+            return "review_comments"
+        case ["pulls", _n]:
+            return "pull"
+        case ["issues"]:
+            return "issues"
+        case ["issues", "comments"]:
+            return "issue_comments"
+        case ["pulls", _n, "reviews"]:
+            return "reviews"
+        case ["commits"]:
+            return "commits"
+    return "unknown"

@@ -1,0 +1,217 @@
+"""The fake's whole dataset (:class:`FakeData`): the repo list up front, each repo's items built
+on first use and cached, and the ids a correct collection of a window holds.
+
+Scale without memory: a repo's items are a skeleton of integer arrays (:mod:`.repos`), and full
+records are rendered only for the rows of the page being served (:mod:`.records`), so a fake
+holding 500,000+ items costs tens of megabytes, not gigabytes. Everything follows from the
+:class:`DataSpec` (the seed included).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from array import array
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from gh_year_end.endpoints import ENDPOINT_NAMES
+from gh_year_end.testing.fakegithub.generate import DAY, build_repo
+from gh_year_end.testing.fakegithub.repos import REPO_BASE, USER_BASE, RepoData, RepoInfo
+from gh_year_end.testing.fakegithub.settings import DataSpec
+
+ENDPOINTS: Final = ENDPOINT_NAMES
+"""The endpoint names, as in the checkpoint and the data folders."""
+
+Visibility = Literal["all", "public", "private"]
+
+TOKEN_USER_LOGIN: Final = "fake-user"  # noqa: S105 - a login, not a secret
+TOKEN_USER_ID: Final = 1
+
+_DAY_TEXT: dict[int, str] = {}
+_HOUR_MINUTE: Final = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440)]
+_SECOND: Final = [f"{sec:02d}Z" for sec in range(60)]
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds → GitHub's timestamp form, 2025-03-04T05:06:07Z.
+
+    Table lookups with a per-day cache: strftime costs more than the rest of a record's fields.
+    """
+    day, sec = divmod(int(ts), DAY)
+    text = _DAY_TEXT.get(day)
+    if text is None:
+        text = _DAY_TEXT[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * DAY))
+    return text + _HOUR_MINUTE[sec // 60] + _SECOND[sec % 60]
+
+
+def parse_moment(text: str) -> datetime:
+    """ISO-8601 text (a date, or a timestamp with Z or an offset) → aware UTC datetime."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)  # ValueError on junk, for the caller to answer 422
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _user_logins(count: int) -> list[str]:
+    first = ("amber", "basil", "cedar", "delta", "ember", "fjord", "gamma", "hazel")
+    second = ("fox", "owl", "lynx", "wren", "yak", "ibis")
+    return [f"{first[i % 8]}-{second[(i // 8) % 6]}{i // 48 or ''}" for i in range(count)]
+
+
+class FakeData:
+    """The fake's whole dataset: repo list up front, repo skeletons built lazily and cached."""
+
+    N_USERS: Final = 48
+
+    def __init__(self, spec: DataSpec) -> None:
+        self.spec = spec
+        self.logins = _user_logins(self.N_USERS)
+        self.user_ids = [USER_BASE + 7919 * i for i in range(self.N_USERS)]
+        self.owner_id = TOKEN_USER_ID if spec.mode == "user" else 9_000_000 + spec.seed % 1000
+        self._lock = threading.Lock()
+        self._built: dict[int, RepoData] = {}
+        status: dict[int, int] = {}
+        for codes, code in ((spec.forbidden, 403), (spec.blocked, 451), (spec.not_found, 404)):
+            status.update(dict.fromkeys(codes, code))
+        repos = []
+        for i in range(spec.repos):
+            created = spec.start_ts - (spec.repos - i) * DAY
+            repos.append(
+                RepoInfo(
+                    index=i,
+                    id=REPO_BASE + (spec.seed % 100) * 10_000 + i,
+                    name=f"repo-{i:03d}",
+                    full_name=f"{spec.owner}/repo-{i:03d}",
+                    private=i in spec.private,
+                    fork=i in spec.forks,
+                    archived=i in spec.archived,
+                    status=status.get(i),
+                    empty=i in spec.empty,
+                    created=created,
+                    pushed=created if i in spec.empty else spec.end_ts - 1 - i * 3600,
+                )
+            )
+        self.repos: tuple[RepoInfo, ...] = tuple(repos)
+        self._by_name = {r.full_name.lower(): r for r in repos}
+        self._by_id = {r.id: r for r in repos}
+
+    def find(self, owner: str, name: str) -> RepoInfo | None:
+        """The repo ``owner/name`` (case-insensitive, as GitHub), or None."""
+        return self._by_name.get(f"{owner}/{name}".lower())
+
+    def find_id(self, repo_id: int) -> RepoInfo | None:
+        """The repo with GitHub id ``repo_id``, or None."""
+        return self._by_id.get(repo_id)
+
+    def repo(self, info: RepoInfo) -> RepoData:
+        """The repo's skeleton, built on first use (thread-safe: the server and tests share it)."""
+        found = self._built.get(info.index)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._built.get(info.index)
+            if found is None:
+                found = build_repo(self.spec, info, self.N_USERS)
+                self._built[info.index] = found
+            return found
+
+    def sha(self, info: RepoInfo, row: int) -> str:
+        """The sha of commit ``row`` of ``info``."""
+        return self.repo(info).commit_sha(self.spec.seed, row)
+
+    def select(
+        self, *, include_forks: bool, include_archived: bool, visibility: Visibility
+    ) -> list[RepoInfo]:
+        """The repos discovery keeps with these filters, by full name."""
+        kept = []
+        for info in sorted(self.repos, key=lambda r: r.full_name.lower()):
+            if (info.fork and not include_forks) or (info.archived and not include_archived):
+                continue
+            if visibility == "public" and info.private:
+                continue
+            if visibility == "private" and not info.private:
+                continue
+            kept.append(info)
+        return kept
+
+    def expected(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        include_forks: bool = False,
+        include_archived: bool = False,
+        visibility: Visibility = "all",
+    ) -> dict[str, Any]:
+        """What a correct collection of [since, until) holds; see FakeGitHub.expected."""
+        s = _aware(since).timestamp()
+        u = _aware(until).timestamp()
+        repos = self.select(
+            include_forks=include_forks, include_archived=include_archived, visibility=visibility
+        )
+        units: dict[str, dict[str, list[Any]]] = {}
+        unavailable: dict[str, int] = {}
+        empty: list[str] = []
+        for info in repos:
+            if info.status is not None:
+                unavailable[info.full_name] = info.status
+            if info.empty:
+                empty.append(info.full_name)
+            units[info.full_name] = self._unit_ids(info, s, u)
+        return {
+            "since": iso(s),
+            "until": iso(u),
+            "repos": [r.full_name for r in repos],
+            "units": units,
+            "unavailable": unavailable,
+            "empty": empty,
+        }
+
+    def _unit_ids(self, info: RepoInfo, s: float, u: float) -> dict[str, list[Any]]:
+        d = self.repo(info)
+
+        def keep(created: array[int], updated: array[int]) -> list[int]:
+            return [r for r in range(len(created)) if created[r] < u and updated[r] >= s]
+
+        tickets = set(keep(d.t_created, d.t_updated))
+        pulls = sorted(r for r in tickets if d.t_pull_rank[r] >= 0)
+        window_pulls = set(pulls)
+        reviews = sorted(
+            d.review_id(r)
+            for r in range(len(d.rv_submitted))
+            if d.rv_parent[r] in window_pulls and s <= d.rv_submitted[r] < u
+        )
+        return {
+            "pulls": [d.pull_id(r) for r in pulls],
+            "issues": [d.issue_id(r) for r in sorted(tickets) if d.t_pull_rank[r] < 0],
+            "issue_comments": [d.issue_comment_id(r) for r in keep(d.ic_created, d.ic_updated)],
+            "review_comments": [d.review_comment_id(r) for r in keep(d.rc_created, d.rc_updated)],
+            "reviews": reviews,
+            "commits": [
+                d.commit_sha(self.spec.seed, r)
+                for r in range(len(d.cm_date))
+                if s <= d.cm_date[r] < u
+            ],
+        }
+
+    def totals(self) -> dict[str, int]:
+        """Items per endpoint over every answering repo (what a full, windowless crawl sees)."""
+        out = dict.fromkeys(ENDPOINTS, 0)
+        for info in self.repos:
+            d = self.repo(info)
+            n_pulls = sum(1 for r in d.t_pull_rank if r >= 0)
+            out["pulls"] += n_pulls
+            out["issues"] += d.tickets - n_pulls
+            out["issue_comments"] += len(d.ic_created)
+            out["review_comments"] += len(d.rc_created)
+            out["reviews"] += len(d.rv_submitted)
+            out["commits"] += len(d.cm_date)
+        return out
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

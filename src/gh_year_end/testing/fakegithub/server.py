@@ -1,0 +1,376 @@
+"""The fake GitHub server (:class:`FakeGitHub`): its lifecycle, and the pipeline each request
+goes through.
+
+Request pipeline of a data route (anything not under ``/_fake/``), in this order:
+auth (401) → secondary limit (403 + Retry-After) → primary limit (403/429) → fault pick → route
+(a "stuck" fault routes as if ``page`` and ``since`` were not asked) → the fault reshapes the
+answer → x-ratelimit-* headers (unless ``rate_headers`` is off) → the answer is written
+``latency`` (+ ``slow_seconds`` for a "slow" fault) after the request came in — the fake's own
+work counts towards that time — whole, or as the fault says: "reset" drops the connection,
+"truncate" sends half the promised body, "eof" sends a close-delimited head and hangs up,
+"trickle" sends the body one byte every ``trickle_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from gh_year_end.testing.fakegithub import control
+from gh_year_end.testing.fakegithub.api import Api
+from gh_year_end.testing.fakegithub.data import FakeData, Visibility
+from gh_year_end.testing.fakegithub.faults import FaultPicker, faulted_answer
+from gh_year_end.testing.fakegithub.limits import Limits
+from gh_year_end.testing.fakegithub.records import Records
+from gh_year_end.testing.fakegithub.settings import FakeSettings
+from gh_year_end.testing.fakegithub.wire import (
+    Request,
+    Response,
+    ResponseWriter,
+    Waker,
+    bearer_token,
+    error_response,
+    parse_request,
+    reset_connection,
+    to_int,
+    trickle,
+)
+
+_BACKLOG = 512
+
+
+class FakeGitHub:
+    """The fake GitHub server. ``start()`` binds 127.0.0.1 and serves from a background thread."""
+
+    def __init__(
+        self, settings: FakeSettings | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings or FakeSettings()
+        self.data = FakeData(self.settings)
+        s = self.settings
+        self._stats = control.Stats(s.log_size)
+        self._limits = Limits(s, clock, self._stats)
+        self._faults = FaultPicker(s.faults, s.fault_rate, s.fault_kinds, s.seed)
+        self._seq = 0
+        self._api: Api | None = None
+        self._wire: ResponseWriter | None = None
+        self._port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waker = Waker()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._startup_error: BaseException | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeGitHub:
+        """Bind and serve in a background thread; returns self once it accepts connections."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="fakegithub", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+        if self._startup_error is not None:
+            self._thread.join()
+            self._thread = None
+            raise self._startup_error
+        return self
+
+    def stop(self) -> None:
+        """Close every connection, stop the loop, join the thread. Idempotent."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        self._thread = None
+        self._loop = None
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        if self._port is None:
+            raise RuntimeError("the fake GitHub is not started — call start() or use `with`")
+        return self._port
+
+    @property
+    def origin(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API root a client is configured with: origin + prefix (e.g. /api/v3)."""
+        return self.origin + self.settings.prefix
+
+    def url(self, path: str) -> str:
+        """base_url + path."""
+        return self.base_url + path
+
+    # --- introspection (thread-safe) -----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since start (or the last reset_stats); the same document as GET /_fake/stats."""
+        return self._stats.snapshot()
+
+    def reset_stats(self) -> None:
+        """Zero the counters (request numbering for ``faults`` continues)."""
+        with self._stats.lock:
+            self._stats.clear()
+
+    def log(self) -> list[dict[str, Any]]:
+        """The last ``log_size`` data requests: no, method, target, status, fault, endpoint,
+        connection (an id per client connection), received and answered (``time.monotonic()``)."""
+        with self._stats.lock:
+            return list(self._stats.log)
+
+    def inject(self, kind: str, *, match: str | None = None, times: int = 1) -> None:
+        """Fail the next ``times`` data requests whose target contains ``match`` with ``kind``."""
+        self._faults.inject(kind, match=match, times=times)
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault not used up yet (``settings.faults`` stay)."""
+        self._faults.clear()
+
+    def expected(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        include_forks: bool = False,
+        include_archived: bool = False,
+        visibility: Visibility = "all",
+    ) -> dict[str, Any]:
+        """What a correct collection of [since, until) holds, by the window rule.
+
+        ``{"repos": [full names kept by the discovery filters, by name],
+        "units": {full_name: {"pulls": [ids], "issues": [ids], "issue_comments": [ids],
+        "review_comments": [ids], "reviews": [ids], "commits": [shas]}},
+        "unavailable": {full_name: 404|451|403}, "empty": [full names], "since", "until"}``.
+        Every kept repo has a units entry; repos that answer 404/451/403 and empty repos have
+        empty lists (their data cannot be collected). Ids ascend; compare as sets.
+        """
+        return self.data.expected(
+            since,
+            until,
+            include_forks=include_forks,
+            include_archived=include_archived,
+            visibility=visibility,
+        )
+
+    # --- the event loop thread -------------------------------------------------------------
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._waker = Waker()  # one per loop: an Event binds to the loop that uses it
+        try:
+            try:
+                server = loop.run_until_complete(
+                    asyncio.start_server(
+                        self._on_connection, "127.0.0.1", self.settings.port, backlog=_BACKLOG
+                    )
+                )
+            except OSError as exc:
+                self._startup_error = exc
+                ready.set()
+                return
+            self._port = int(server.sockets[0].getsockname()[1])
+            link_base = self.settings.link_base_url or self.base_url
+            self._api = Api(self.data, Records(self.data, self.base_url), link_base)
+            self._wire = ResponseWriter(self._port)
+            self._loop = loop
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._shutdown(server))
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _shutdown(self, server: asyncio.Server) -> None:
+        # No task.cancel(): asyncio's stream callback chokes on a cancelled handler. Wake the
+        # sleepers, drop the connections, and let every handler run out on its own.
+        server.close()
+        self._waker.closing.set()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        await server.wait_closed()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self._writers.add(writer)
+        with self._stats.lock:
+            self._stats.connections += 1
+        try:
+            while await self._serve_one(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:  # loop teardown: end quietly, the connection is gone
+            pass
+        finally:
+            self._tasks.discard(task)
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Read one request and answer it; False when the connection is to be closed."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False
+        except asyncio.LimitOverrunError:
+            await self._send(writer, error_response(431, "Request header too large"), keep=False)
+            return False
+        req = parse_request(head, self.settings.prefix)
+        if req is None:
+            await self._send(writer, error_response(400, "Bad request line"), keep=False)
+            return False
+        length = to_int(req.headers.get("content-length"), 0)
+        if length > 0:
+            await reader.readexactly(length)
+        if "transfer-encoding" in req.headers:
+            await self._send(
+                writer, error_response(400, "chunked request bodies are not supported"), keep=False
+            )
+            return False
+        if control.is_control(req):
+            await self._send(writer, control.answer(self, req), keep=req.keep_alive, count=False)
+            return req.keep_alive
+        return await self._serve_data(req, reader, writer)
+
+    async def _serve_data(
+        self, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        stats = self._stats
+        with stats.lock:
+            self._seq += 1
+            no = self._seq
+            stats.requests += 1
+            stats.inflight += 1
+            stats.max_inflight = max(stats.max_inflight, stats.inflight)
+            stats.hosts[req.headers.get("host", "")] += 1
+        entry: dict[str, Any] = {
+            "no": no,
+            "method": req.method,
+            "target": req.target,
+            "connection": id(writer),
+            "received": time.monotonic(),
+        }
+        try:
+            try:
+                response, fault = self._decide(req, no)
+            except Exception as exc:  # noqa: BLE001 - a bug in the fake answers 500, not a hang
+                traceback.print_exc()
+                response, fault = error_response(500, f"fake GitHub bug: {exc!r}"), None
+            entry["endpoint"] = response.endpoint
+            entry["fault"] = fault
+            s = self.settings
+            delay = s.latency + (s.slow_seconds if fault == "slow" else 0.0)
+            # The answer leaves ``delay`` after the request came in: the time the fake spent
+            # building it is part of that latency, not added to it.
+            delay -= time.monotonic() - entry["received"]
+            if delay > 0 and not await self._waker.sleep_unless_gone(delay, reader):
+                entry["status"] = None  # the client hung up before the answer
+                return False
+            if fault == "reset":
+                entry["status"] = None
+                reset_connection(writer)
+                return False
+            entry["status"] = response.status
+            if fault == "truncate":
+                await self._send(writer, response, keep=False, truncate=True)
+                return False
+            if fault == "eof":
+                await self._send(writer, response, keep=False, close_delimited=True)
+                return False
+            if fault == "trickle":
+                await self._send(writer, response, keep=req.keep_alive, head_only=True)
+                done = await trickle(response.body, s.trickle_seconds, reader, writer, self._waker)
+                return done and req.keep_alive
+            await self._send(writer, response, keep=req.keep_alive)
+            return req.keep_alive
+        finally:
+            entry["answered"] = time.monotonic()
+            with stats.lock:
+                stats.inflight -= 1
+                stats.by_endpoint[str(entry.get("endpoint", "unknown"))] += 1
+                stats.log.append(entry)
+
+    def _decide(self, req: Request, no: int) -> tuple[Response, str | None]:
+        """Auth → limits → fault → route → the fault reshapes the answer → rate headers.
+        Runs on the loop thread."""
+        limits = self._limits
+        if bearer_token(req.headers.get("authorization", "")) != self.settings.token:
+            with self._stats.lock:
+                self._stats.bad_auth += 1
+            response = error_response(401, "Bad credentials")
+            response.headers += limits.headers()
+            return response, None
+        refused = limits.admit(req)
+        if refused is not None:
+            return refused, None
+        assert self._api is not None
+        fault = self._faults.pick(req.target, no)
+        if fault is None:
+            response = self._api.handle(req)
+        else:
+            with self._stats.lock:
+                self._stats.faults[fault] += 1
+            response = faulted_answer(fault, req, self._api.handle)
+        response.headers += limits.headers()
+        return response, fault
+
+    async def _send(
+        self,
+        writer: asyncio.StreamWriter,
+        response: Response,
+        *,
+        keep: bool,
+        count: bool = True,
+        truncate: bool = False,
+        close_delimited: bool = False,
+        head_only: bool = False,
+    ) -> None:
+        """Write ``response`` (see :meth:`ResponseWriter.write`); count its status."""
+        assert self._wire is not None
+        await self._wire.write(
+            writer,
+            response,
+            keep=keep,
+            truncate=truncate,
+            close_delimited=close_delimited,
+            head_only=head_only,
+        )
+        if count:
+            with self._stats.lock:
+                self._stats.by_status[str(response.status)] += 1
