@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import orjson
+import msgspec
 import pytest
 
 from gh_year_end.config import Config
@@ -30,7 +31,13 @@ from gh_year_end.errors import (
     UnknownRepo,
 )
 from gh_year_end.storage import CheckpointManager, CheckpointStatus, EndpointProgress
-from gh_year_end.storage.checkpoint import FORMAT_VERSION, RepoProgress, derive_status
+from gh_year_end.storage.checkpoint import (
+    FORMAT_VERSION,
+    Cursor,
+    RepoProgress,
+    derive_status,
+    unit_is_left,
+)
 from gh_year_end.storage.lock import holder_state
 
 ALL_ENDPOINTS = list(ENDPOINT_NAMES)
@@ -62,7 +69,7 @@ def manager(paths: tuple[Path, Path], config: Config) -> CheckpointManager:
     return cp
 
 
-def journal_lines(cp: CheckpointManager) -> list[dict[str, object]]:
+def journal_lines(cp: CheckpointManager) -> list[dict[str, Any]]:
     if not cp.journal_path.exists():
         return []
     return [json.loads(line) for line in cp.journal_path.read_bytes().splitlines()]
@@ -152,7 +159,14 @@ def test_mutations_before_load_are_refused(paths: tuple[Path, Path]) -> None:
 def test_update_progress_is_durable_when_it_returns(manager: CheckpointManager) -> None:
     manager.mark_repo_endpoint_in_progress("acme/repo1", "pulls")
     manager.update_progress(
-        "acme/repo1", "pulls", 1, 30, next_url="https://x/2", offset=1000, lines=30, cursor={"k": 1}
+        "acme/repo1",
+        "pulls",
+        1,
+        30,
+        next_url="https://x/2",
+        offset=1000,
+        lines=30,
+        cursor=Cursor(started_at="2026-11-26T09:59:00Z"),
     )
     manager.update_progress(
         "acme/repo1", "pulls", 2, 20, next_url="https://x/3", offset=1700, lines=50
@@ -164,7 +178,7 @@ def test_update_progress_is_durable_when_it_returns(manager: CheckpointManager) 
         "https://x/3",
         1700,
         50,
-        {"k": 1},
+        Cursor(started_at="2026-11-26T09:59:00Z"),
     )
     assert state.status is CheckpointStatus.IN_PROGRESS
     assert manager.get_resume_page("acme/repo1", "pulls") == 3
@@ -191,21 +205,65 @@ def test_offset_going_backwards_is_refused_and_nothing_is_recorded(
 
 
 def test_get_endpoint_returns_copies_and_defaults(manager: CheckpointManager) -> None:
-    manager.update_progress("acme/repo1", "reviews", 1, 1, cursor={"pr_index": 3})
+    cursor = Cursor(pr_index=3)
+    manager.update_progress("acme/repo1", "reviews", 1, 1, cursor=cursor)
+    cursor.pr_index = 7  # the caller's cursor is not the one committed
     copy = manager.get_endpoint("acme/repo1", "reviews")
-    copy.cursor["pr_index"] = 99
+    copy.cursor.pr_index = 99
     copy.records_collected = 1000
-    assert manager.get_endpoint("acme/repo1", "reviews").cursor == {"pr_index": 3}
+    assert manager.get_endpoint("acme/repo1", "reviews").cursor == Cursor(pr_index=3)
     assert manager.get_endpoint("acme/nope", "pulls") == EndpointProgress()
     assert manager.get_resume_page("acme/nope", "pulls") == 1
     assert not manager.is_repo_endpoint_complete("acme/repo1", "nonexistent")
 
 
-def test_unknown_repo_commit_joins_the_plan_like_the_seed(manager: CheckpointManager) -> None:
-    manager.update_progress("acme/newrepo", "pulls", 1, 50)
-    assert manager.repo_names()[-1] == "acme/newrepo"
-    assert reloaded(manager).get_endpoint("acme/newrepo", "pulls").records_collected == 50
-    assert reloaded(manager).repo_names()[-1] == "acme/newrepo"
+def test_a_commit_to_an_unplanned_repo_is_refused_and_nothing_is_written(
+    manager: CheckpointManager,
+) -> None:
+    before = manager.journal_path.read_bytes() if manager.journal_path.exists() else b""
+    with pytest.raises(UnknownRepo) as info:
+        manager.update_progress("acme/repo", "pulls", 1, 50)
+    assert str(info.value) == (
+        "repo acme/repo is not in the checkpoint's plan — did you mean acme/repo3, acme/repo2, "
+        "acme/repo1? (`ghye status` lists the planned repos)"
+    )
+    marks: tuple[Callable[[], None], ...] = (
+        lambda: manager.mark_repo_endpoint_in_progress("acme/newrepo", "pulls"),
+        lambda: manager.mark_repo_endpoint_complete("acme/newrepo", "pulls"),
+        lambda: manager.mark_repo_endpoint_failed("acme/newrepo", "pulls", "x", True),
+    )
+    for mark in marks:
+        with pytest.raises(UnknownRepo, match=r"^repo acme/newrepo is not in the checkpoint's"):
+            mark()
+    assert manager.repo_names() == ["acme/repo1", "acme/repo2", "acme/repo3"]
+    assert manager.get_repo("acme/newrepo") is None
+    after = manager.journal_path.read_bytes() if manager.journal_path.exists() else b""
+    assert after == before
+    assert reloaded(manager).repo_names() == ["acme/repo1", "acme/repo2", "acme/repo3"]
+
+
+def test_a_commit_to_an_endpoint_not_planned_for_the_repo_is_refused(
+    manager: CheckpointManager,
+) -> None:
+    manager.update_repos([*REPOS, {"full_name": "acme/only"}], endpoints=["commits"])
+    commits: tuple[Callable[[], None], ...] = (
+        lambda: manager.update_progress("acme/only", "pulls", 1, 5),
+        lambda: manager.mark_repo_endpoint_in_progress("acme/only", "pulls"),
+        lambda: manager.mark_repo_endpoint_complete("acme/only", "pulls"),
+        lambda: manager.mark_repo_endpoint_failed("acme/only", "nonsense", "x", False),
+    )
+    for commit in commits:
+        with pytest.raises(UnknownEndpoint, match=r"^endpoint \w+ is not planned for acme/only"):
+            commit()
+    with pytest.raises(UnknownEndpoint) as info:
+        manager.update_progress("acme/only", "pulls", 1, 5)
+    assert str(info.value) == "endpoint pulls is not planned for acme/only (its endpoints: commits)"
+    repo = manager.get_repo("acme/only")
+    assert repo is not None
+    assert list(repo.endpoints) == ["commits"]
+    assert journal_lines(manager) == []
+    manager.update_progress("acme/only", "commits", 1, 5)  # its planned unit commits as ever
+    assert reloaded(manager).get_endpoint("acme/only", "commits").records_collected == 5
 
 
 def test_mark_failed_unavailable_and_complete(manager: CheckpointManager) -> None:
@@ -239,7 +297,14 @@ def test_mark_failed_unavailable_and_complete(manager: CheckpointManager) -> Non
 
 def test_reset_endpoint_zeroes_the_unit(manager: CheckpointManager) -> None:
     manager.update_progress(
-        "acme/repo1", "pulls", 1, 5, next_url="u", offset=9, lines=5, cursor={"a": 1}
+        "acme/repo1",
+        "pulls",
+        1,
+        5,
+        next_url="u",
+        offset=9,
+        lines=5,
+        cursor=Cursor(started_at="2026-01-01T00:00:00Z", catch_up_from="2026-01-02T00:00:00Z"),
     )
     manager.reset_endpoint("acme/repo1", "pulls")
     state = reloaded(manager).get_endpoint("acme/repo1", "pulls")
@@ -249,7 +314,7 @@ def test_reset_endpoint_zeroes_the_unit(manager: CheckpointManager) -> None:
         0,
         0,
         None,
-        {},
+        Cursor(),
     )
 
 
@@ -305,12 +370,48 @@ def test_repo_timestamps_follow_the_status(manager: CheckpointManager) -> None:
 def test_get_repos_to_process_skips_complete_and_failed(manager: CheckpointManager) -> None:
     for endpoint in ALL_ENDPOINTS:
         manager.mark_repo_endpoint_complete("acme/repo1", endpoint)
-    manager.mark_repo_endpoint_failed("acme/repo2", "pulls", "403", False)
+    for endpoint in ALL_ENDPOINTS[1:]:
+        manager.mark_repo_endpoint_complete("acme/repo2", endpoint)
+    manager.mark_repo_endpoint_failed("acme/repo2", ALL_ENDPOINTS[0], "403", False)
     assert manager.get_repos_to_process() == [{"full_name": "acme/repo3", "id": 3}]
     assert [r["full_name"] for r in manager.get_repos_to_process(retry_failed=True)] == [
         "acme/repo2",
         "acme/repo3",
     ]
+
+
+def test_a_permanent_failure_skips_that_unit_not_the_repo(manager: CheckpointManager) -> None:
+    # acme/repo2: one unit failed for good, the others untried; acme/repo3: one retryable
+    # failure, the others complete. Both still have a unit left without --retry-failed.
+    manager.mark_repo_endpoint_failed("acme/repo2", "pulls", "403", False)
+    for endpoint in ALL_ENDPOINTS[1:]:
+        manager.mark_repo_endpoint_complete("acme/repo3", endpoint)
+    manager.mark_repo_endpoint_failed("acme/repo3", "pulls", "502", True)
+    repo2 = manager.get_repo("acme/repo2")
+    assert repo2 is not None
+    assert repo2.status is CheckpointStatus.FAILED
+    names = [r["full_name"] for r in manager.get_repos_to_process()]
+    assert names == ["acme/repo1", "acme/repo2", "acme/repo3"]
+    assert reloaded(manager).get_repos_to_process() == manager.get_repos_to_process()
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable", "left", "left_with_retry_failed"),
+    [
+        ("pending", None, True, True),
+        ("in_progress", None, True, True),
+        ("complete", None, False, False),
+        ("failed", True, True, True),
+        ("failed", False, False, True),
+        ("failed", None, False, True),
+    ],
+)
+def test_unit_is_left_is_the_one_rule(
+    status: str, retryable: bool | None, left: bool, left_with_retry_failed: bool
+) -> None:
+    unit = EndpointProgress(status=CheckpointStatus(status), retryable=retryable)
+    assert unit_is_left(unit, retry_failed=False) is left
+    assert unit_is_left(unit, retry_failed=True) is left_with_retry_failed
 
 
 def test_from_repo_starts_at_that_repo_in_plan_order(manager: CheckpointManager) -> None:
@@ -387,6 +488,7 @@ def test_journal_is_folded_every_compact_every_commits(
 ) -> None:
     cp = CheckpointManager(paths[0], compact_every=3)
     cp.create_new(config)
+    cp.update_repos([{"full_name": "acme/a"}])
     for page in (1, 2):
         cp.update_progress("acme/a", "pulls", page, 1)
     assert len(journal_lines(cp)) == 2
@@ -480,12 +582,23 @@ def test_a_gap_in_the_journal_sequence_is_corrupt(manager: CheckpointManager) ->
         (b"[1, 2]", "expected a JSON object, found list"),
         (b'{"seq": 0}', "no format_version"),
         (b'{"format_version": "two"}', "format_version 'two' is not a version number"),
-        (b'{"format_version": 2, "seq": 0, "repos": []}', "repos must be a JSON object"),
-        (b'{"format_version": 2, "seq": -1}', "seq must be a whole number >= 0, got -1"),
+        (
+            b'{"format_version": 2, "seq": 0, "repos": []}',
+            "Expected `object`, got `array` - at `$.repos`",
+        ),
+        (b'{"format_version": 2, "seq": -1}', "Expected `int` >= 0 - at `$.seq`"),
         (b'{"format_version": 2, "plan": ["a/b"], "repos": {}}', "plan names a/b"),
         (
             b'{"format_version": 2, "repos": {"a/b": {"endpoints": {"pulls": {"status": "x"}}}}}',
-            "status 'x' is not one of",
+            """Invalid enum value 'x' - at `$.repos["a/b"].endpoints["pulls"].status`""",
+        ),
+        (
+            b'{"format_version": 2, "repos": {"a/b": {"endpoints": {"pulls": {"offset": -3}}}}}',
+            """Expected `int` >= 0 - at `$.repos["a/b"].endpoints["pulls"].offset`""",
+        ),
+        (
+            b'{"format_version": 2, "phases": {"pulls": {"status": "done"}}}',
+            """Invalid enum value 'done' - at `$.phases["pulls"].status`""",
         ),
     ],
 )
@@ -653,6 +766,7 @@ def test_create_new_never_replays_an_old_journal(
     for page in (1, 2):
         manager.update_progress("acme/repo1", "pulls", page, 5)
     manager.create_new(config)
+    manager.update_repos([{"full_name": "acme/repo1"}])
     manager.update_progress("acme/repo1", "pulls", 1, 1)
     view = reloaded(manager)
     assert view.get_endpoint("acme/repo1", "pulls").records_collected == 1
@@ -668,6 +782,7 @@ def test_context_manager_holds_the_lock_and_folds_on_exit(
     with CheckpointManager(*paths, command="ghye collect") as cp:
         assert holder_state(paths[1]) == "alive"
         cp.create_new(config)
+        cp.update_repos([{"full_name": "acme/a"}])
         cp.update_progress("acme/a", "pulls", 1, 3)
         assert len(journal_lines(cp)) == 1
     assert holder_state(paths[1]) == "free"
@@ -681,6 +796,7 @@ def test_context_manager_folds_and_unlocks_even_on_error(
     def run() -> None:
         with CheckpointManager(*paths) as cp:
             cp.create_new(config)
+            cp.update_repos([{"full_name": "acme/a"}])
             cp.update_progress("acme/a", "pulls", 1, 3)
             raise KeyError("boom")
 
@@ -715,6 +831,7 @@ def test_second_process_gets_checkpoint_locked_at_once(
 ) -> None:
     with CheckpointManager(paths[0]) as cp:
         cp.create_new(config)
+        cp.update_repos([{"full_name": "acme/a"}])
         cp.update_progress("acme/a", "pulls", 1, 3)
     with subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(paths[0]), str(paths[1])],
@@ -844,6 +961,7 @@ EFBIG_SCRIPT = textwrap.dedent(
     )
     cp = CheckpointManager(Path(sys.argv[1]))
     cp.create_new(config)
+    cp.update_repos([{"full_name": "acme/a"}])
     cp.update_progress("acme/a", "pulls", 1, 5, offset=10, lines=5)
     size = cp.journal_path.stat().st_size
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -886,6 +1004,7 @@ def test_folding_failure_never_fails_the_commit(
 ) -> None:
     manager = CheckpointManager(paths[0], compact_every=2)
     manager.create_new(config)
+    manager.update_repos([{"full_name": "acme/repo1"}])
     # checkpoint.json replaced by a folder: every fold fails, every commit still succeeds.
     manager.checkpoint_path.unlink()
     manager.checkpoint_path.mkdir()
@@ -907,10 +1026,13 @@ def test_repo_progress_round_trips() -> None:
         started_at=datetime(2026, 1, 1, tzinfo=UTC),
         endpoints={
             "pulls": EndpointProgress(
-                status=CheckpointStatus.FAILED, error="x", retryable=True, cursor={"pr_index": 2}
+                status=CheckpointStatus.FAILED,
+                error="x",
+                retryable=True,
+                cursor=Cursor(pr_index=2),
             )
         },
         error={"endpoint": "pulls", "message": "x", "retryable": True, "unavailable": False},
         repo={"full_name": "acme/a"},
     )
-    assert RepoProgress.from_dict(orjson.loads(orjson.dumps(repo.to_dict()))) == repo
+    assert msgspec.json.decode(msgspec.json.encode(repo), type=RepoProgress) == repo

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 from hypothesis import given, settings
@@ -214,7 +215,7 @@ operation = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(operation, min_size=3, max_size=30))
 def test_checkpoint_and_files_stay_consistent_through_any_crash(
-    operations: list[tuple[object, ...]],
+    operations: list[tuple[Any, ...]],
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="ghye-prop-") as tmp:
         world = World(Path(tmp))
