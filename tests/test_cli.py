@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,9 @@ from typer.testing import CliRunner, Result
 
 from gh_year_end import __version__
 from gh_year_end.cli import Runtime, app, main
-from gh_year_end.collect.collector import CollectRequest
+from gh_year_end.cli.progress import PlainProgress
 from gh_year_end.collect.events import CollectResult, EventSink, NullEvents, UnitFailure
-from gh_year_end.collect.progress import PlainProgress
+from gh_year_end.collect.run import CollectRequest
 from gh_year_end.collect.start import StartDecision
 from gh_year_end.config import Config, load_config
 from gh_year_end.errors import CheckpointLocked, TokenMissing
@@ -33,7 +33,7 @@ from gh_year_end.storage.jsonl import JSONLWriter
 from gh_year_end.storage.lock import LockOwner, RunLock, owner_path, read_owner
 from gh_year_end.storage.paths import PathManager
 
-COMMANDS = ("collect", "resume", "status", "reset", "unlock")
+COMMANDS = ("collect", "resume", "status", "reset", "verify", "unlock")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -138,8 +138,8 @@ def test_top_level_help_lists_commands_and_exit_codes(tmp_path: Path) -> None:
     assert res.exit_code == 0
     for command in COMMANDS:
         assert command in res.stdout
-    for code in ("0", "2", "3", "4", "5", "130", "143"):
-        assert re.search(rf"^\s+{code}\s+\S", res.stdout, re.MULTILINE), code
+    codes_shown = re.findall(r"^ {2,}(\d+(?: / \d+)*)(?: |$)", res.stdout, re.MULTILINE)
+    assert " / ".join(codes_shown) == "0 / 1 / 2 / 3 / 4 / 5 / 129 / 130 / 143"
     for option in ("--verbose", "--quiet", "--version"):
         assert option in res.stdout
 
@@ -159,10 +159,11 @@ def test_every_command_has_help_text_and_lists_its_options(tmp_path: Path, comma
 @pytest.mark.parametrize(
     ("command", "options"),
     [
-        ("collect", ("--force", "--quiet")),
-        ("resume", ("--from-repo", "--retry-failed", "--quiet")),
+        ("collect", ("--force", "--quiet", "--json")),
+        ("resume", ("--from-repo", "--retry-failed", "--quiet", "--json")),
         ("status", ("--json", "--watch", "--interval")),
         ("reset", ("--repo", "--endpoint", "--failed", "--yes", "--dry-run")),
+        ("verify", ("--json",)),
         ("unlock", ("--force",)),
     ],
 )
@@ -172,6 +173,10 @@ def test_command_help_lists_its_own_options(
     res = invoke(runtime(tmp_path), command, "--help")
     for option in options:
         assert option in res.stdout
+
+
+def test_the_help_tests_cover_every_command() -> None:
+    assert tuple(typer.main.get_command(app).commands) == COMMANDS  # type: ignore[attr-defined]
 
 
 def test_version(tmp_path: Path) -> None:
@@ -212,7 +217,8 @@ def names_used(rt: Runtime, *args: str) -> str:
     assert res.exit_code == 0, res.output
     stub = rt.collect
     assert isinstance(stub, StubCollector)
-    return stub.calls[-1]["config"].github.target.name
+    config: Config = stub.calls[-1]["config"]
+    return config.github.target.name
 
 
 def test_config_discovery_order(tmp_path: Path) -> None:
@@ -441,6 +447,141 @@ def test_manifest_path_is_shown(workdir: Path) -> None:
     rt = runtime(workdir, collect=StubCollector(result=result(manifest_path=manifest)))
     res = invoke(rt, "collect", "-q")
     assert f"manifest: {manifest}" in res.stdout
+
+
+# --- collect / resume --json ----------------------------------------------------------------
+
+
+def test_collect_json_prints_only_the_result_as_one_object(workdir: Path) -> None:
+    manifest = workdir / "data" / "manifest.json"
+    rt = runtime(workdir, collect=StubCollector(result=result(manifest_path=manifest)))
+    res = invoke(rt, "collect", "--json")
+    assert res.exit_code == 0, res.output
+    assert isinstance(rt.collect, StubCollector)
+    assert isinstance(rt.collect.calls[0]["events"], NullEvents)  # no progress display
+    assert len(res.stdout.splitlines()) == 1
+    data = orjson.loads(res.stdout)
+    assert set(data) == {f.name for f in fields(CollectResult)} | {"schema_version", "data_dir"}
+    target_dir = PathManager(load_config(workdir / "config.yaml", cwd=workdir)).target_dir
+    assert data == {
+        "schema_version": 1,
+        "outcome": "complete",
+        "exit_code": 0,
+        "target": "acme",
+        "data_dir": str(target_dir),
+        "continued": False,
+        "units_total": 6,
+        "units_complete": 5,
+        "units_unavailable": 1,
+        "units_failed": 0,
+        "units_pending": 0,
+        "units_skipped": 0,
+        "pages_this_run": 40,
+        "records_this_run": 3400,
+        "records_total": 3400,
+        "requests": 45,
+        "rate_limit_hits": 0,
+        "elapsed_seconds": 190.4,
+        "failures": [
+            {"repo": "acme/docs", "endpoint": "commits", "reason": "404 Not Found",
+             "retryable": False, "unavailable": True, "http_status": 404},
+        ],
+        "manifest_path": str(manifest),
+        "signal_name": None,
+        "refused": [],
+    }  # fmt: skip
+    assert res.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code", "signal_name"),
+    [("incomplete", 3, None), ("interrupted", 143, "SIGTERM"), ("unreadable", 3, None)],
+)
+def test_collect_json_keeps_the_exit_code(
+    workdir: Path, outcome: str, code: int, signal_name: str | None
+) -> None:
+    failure = UnitFailure("acme/web", "commits", "502 Bad Gateway (retries spent)", True, False)
+    rt = runtime(workdir, collect=StubCollector(result=result(
+        outcome=outcome, exit_code=code, signal_name=signal_name, failures=(failure,),
+        refused=("acme/..: not a safe name",),
+    )))  # fmt: skip
+    res = invoke(rt, "collect", "--json")
+    assert res.exit_code == code
+    data = orjson.loads(res.stdout)
+    assert (data["outcome"], data["exit_code"], data["signal_name"]) == (outcome, code, signal_name)
+    assert data["failures"][0]["http_status"] is None
+    assert data["refused"] == ["acme/..: not a safe name"]
+    assert data["manifest_path"] is None
+
+
+def test_resume_json_passes_its_options_and_prints_the_result(workdir: Path) -> None:
+    rt = runtime(workdir)
+    res = invoke(rt, "resume", "--json", "--from-repo", "acme/web", "--retry-failed")
+    assert res.exit_code == 0
+    assert isinstance(rt.collect, StubCollector)
+    call = rt.collect.calls[0]
+    assert call["request"] == CollectRequest(resume=True, from_repo="acme/web", retry_failed=True)
+    assert call["command"] == "ghye resume"
+    assert orjson.loads(res.stdout)["outcome"] == "complete"
+
+
+def test_collect_json_with_an_error_prints_no_json(workdir: Path) -> None:
+    rt = runtime(workdir, collect=StubCollector(error=TokenMissing("no token in $GITHUB_TOKEN")))
+    res = invoke(rt, "collect", "--json")
+    assert res.exit_code == 5
+    assert res.stdout == ""
+    assert one_line(res.stderr) == "error: no token in $GITHUB_TOKEN"
+
+
+@dataclass
+class AskingCollector(StubCollector):
+    """Asks before starting over, as the collector does when --force would remove data."""
+
+    def __call__(
+        self,
+        config: Config,
+        request: CollectRequest,
+        *,
+        environ: Mapping[str, str],
+        events: EventSink,
+        command: str,
+        install_signals: bool = True,
+        confirm: Callable[[StartDecision], bool] | None = None,
+    ) -> CollectResult:
+        assert confirm is not None
+        decision = StartDecision(
+            "start_over", "--force: starting over", (Path("pulls/acme__web.jsonl"),), 2048
+        )
+        if not confirm(decision):
+            return result(outcome="cancelled", failures=())
+        return super().__call__(
+            config, request, environ=environ, events=events, command=command,
+            install_signals=install_signals, confirm=confirm,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [("n\n", "cancelled"), ("y\n", "complete")])
+def test_collect_force_json_asks_on_stderr_and_keeps_stdout_json(
+    workdir: Path, answer: str, outcome: str
+) -> None:
+    rt = runtime(workdir, collect=AskingCollector(result=result()), interactive=lambda: True)
+    res = invoke(rt, "collect", "--force", "--json", input=answer)
+    assert res.exit_code == 0
+    assert res.stdout.count("\n") == 1
+    assert orjson.loads(res.stdout)["outcome"] == outcome
+    assert res.stderr.splitlines() == [
+        "--force: starting over — this removes 1 data files (2.0 KiB) in "
+        f"{PathManager(load_config(workdir / 'config.yaml', cwd=workdir)).target_dir}",
+        "remove them and start over? [y/N]: ",
+    ]
+
+
+def test_collect_force_asks_on_stdout_without_json(workdir: Path) -> None:
+    rt = runtime(workdir, collect=AskingCollector(result=result()), interactive=lambda: True)
+    res = invoke(rt, "collect", "--force", input="n\n")
+    assert res.exit_code == 0
+    assert "remove them and start over? [y/N]" in res.stdout
+    assert "cancelled — nothing was removed, nothing collected" in res.stdout
 
 
 # --- status / reset / unlock on real checkpoints ---------------------------------------------

@@ -8,15 +8,10 @@ import time
 import pytest
 from rich.console import Console
 
+from gh_year_end.cli.progress import PlainProgress, RichProgress, open_progress, progress_line
+from gh_year_end.cli.progress_state import ProgressState
+from gh_year_end.cli.render.text import format_duration
 from gh_year_end.collect.events import NullEvents
-from gh_year_end.collect.progress import (
-    PlainProgress,
-    ProgressState,
-    RichProgress,
-    format_duration,
-    open_progress,
-    progress_line,
-)
 
 
 class FakeClock:

@@ -2,7 +2,7 @@
 
 Every condition a user can meet is a subclass of :class:`GhyeError` whose message says what is
 wrong and what to do. Foreign errors (httpx, OSError, YAML) are converted where they happen
-(``raise ... from exc``) and caught once, in ``cli.py``. Anything else is a bug and keeps its
+(``raise ... from exc``) and caught once, in ``cli/app.py``. Anything else is a bug and keeps its
 traceback (shown with ``--verbose``).
 
 ::
@@ -57,6 +57,46 @@ EXIT_AUTH: Final = 5
 EXIT_SIGHUP: Final = 129
 EXIT_SIGINT: Final = 130
 EXIT_SIGTERM: Final = 143
+
+EXIT_TABLE: Final[tuple[tuple[str, str], ...]] = (
+    (
+        "0",
+        "every repo×endpoint complete or permanently unavailable (404/410/451/403-permission, "
+        "recorded and named in the summary), but not a run where nothing at all could be read "
+        "(every unit refused or gone; an org with nothing to collect is complete); `verify`: the "
+        'dataset holds; a `--force` question answered "no" (nothing changed)',
+    ),
+    ("1", "a bug in ghye (`internal error: …`; rerun with `--verbose` for the traceback)"),
+    (
+        "2",
+        "usage or configuration error; also `resume` without a checkpoint, collected data "
+        "without a checkpoint (only `--force` removes it), unknown `--from-repo`/`--repo`/"
+        "`--endpoint`, `reset` off a terminal without `--yes`, a changed dataset config (unless "
+        "the checkpoint holds no committed page), a damaged or newer-format checkpoint, a target "
+        "that does not exist",
+    ),
+    (
+        "3",
+        "the run ended with units not done: failures (retryable, or permanent for another "
+        "reason than unavailability, e.g. a next link to another origin or a list that loops), "
+        "units skipped by `--from-repo`, repositories refused for unsafe names, nothing readable "
+        "at all, a data file that no longer matches its checkpoint or the manifest, a data "
+        "folder not writable (disk full, read-only); `verify` found a problem",
+    ),
+    (
+        "4",
+        "another live process holds the lock (`collect`, `resume`, `reset`), or `unlock` "
+        "refused a holder (one running on this host is never unlocked, `--force` or not)",
+    ),
+    ("5", "authentication failed (no token, or 401)"),
+    (
+        "129 / 130 / 143",
+        "interrupted by SIGHUP / SIGINT / SIGTERM; progress saved — continue with `ghye resume`",
+    ),
+)
+"""The one exit-code table: (code, or codes separated by " / "; what it means). ``ghye --help``
+renders it; README.md's and docs/cli.md's tables repeat it word for word (tests/test_exit_codes.py
+checks both, and that every ``EXIT_*`` code above is in it)."""
 
 
 class GhyeError(Exception):

@@ -1,0 +1,131 @@
+"""A StatusReport, rendered for people: the head (target, window, lock, counts, throughput,
+ETA), the per-endpoint table and the failures. Pure: a report in, a Rich renderable out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from gh_year_end.cli.render.collect import failures_table
+from gh_year_end.cli.render.text import format_duration, iso
+
+if TYPE_CHECKING:
+    from gh_year_end.manage.status import StatusReport
+
+
+def render_status(report: StatusReport) -> RenderableType:
+    """The human view of a StatusReport."""
+    parts: list[RenderableType] = []
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column(overflow="fold")
+    head.add_row("target", f"{report.target_mode} {report.target} ({report.target_dir})")
+    head.add_row("window", f"{iso(report.since)} → {iso(report.until)} (year {report.year})")
+    updated = iso(report.updated_at) if report.updated_at else "never"
+    head.add_row("last update", updated)
+    done_phases = [p for p, complete in report.phases if complete]
+    phases = ", ".join(done_phases) if done_phases else "none"
+    current = (
+        f"; current: {report.current_phase}"
+        if report.current_phase and report.current_phase not in done_phases
+        else ""
+    )
+    head.add_row("phases done", phases + current)
+    head.add_row("lock", _lock_text(report))
+    if report.config_changed:
+        head.add_row(
+            "config",
+            Text(
+                "changed since the checkpoint: "
+                + ", ".join(report.config_changed)
+                + " — `ghye resume` will refuse; `ghye collect --force` starts over",
+                style="yellow",
+            ),
+        )
+    r = report.repos
+    head.add_row(
+        "repos",
+        f"{r.total:,}: {r.complete:,} complete, {r.in_progress:,} in progress, "
+        f"{r.pending:,} pending, {r.failed:,} with failures",
+    )
+    u = report.units
+    head.add_row(
+        "units",
+        f"{u.total:,}: {u.complete:,} complete, {u.unavailable:,} unavailable, "
+        f"{u.failed:,} failed, {u.in_progress:,} in progress, {u.pending:,} pending",
+    )
+    head.add_row("throughput", _throughput_text(report))
+    head.add_row("ETA", _eta_text(report))
+    head.add_row(
+        "manifest", str(report.manifest_path) if report.manifest_path else "not written yet"
+    )
+    parts.append(head)
+
+    # No cell padding (SIMPLE_HEAD separates columns by a space): eight columns of large
+    # numbers still fit 80 characters, the width of a CI log.
+    table = Table(
+        title="per endpoint",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 0),
+    )
+    for name in ("endpoint", "units", "complete", "unavail.", "failed", "pending", "pages"):
+        table.add_column(name, justify="left" if name == "endpoint" else "right", no_wrap=True)
+    table.add_column("records", justify="right", no_wrap=True)
+    for ep in report.endpoints:
+        table.add_row(
+            ep.endpoint,
+            f"{ep.units:,}",
+            f"{ep.complete:,}",
+            f"{ep.unavailable:,}",
+            f"{ep.failed:,}",
+            f"{ep.pending + ep.in_progress:,}",
+            f"{ep.pages:,}",
+            f"{ep.records:,}",
+        )
+    parts.append(table)
+    if report.failures:
+        parts.append(failures_table(report.failures))
+    return Group(*parts)
+
+
+def _lock_text(report: StatusReport) -> str:
+    lock = report.lock
+    if lock.state == "free" and lock.pid is None:
+        return "free (no collect running)"
+    who = f"pid {lock.pid} on {lock.host}" if lock.pid is not None else "an unknown process"
+    since = f", since {iso(lock.started_at)}" if lock.started_at else ""
+    command = f" ({lock.command}{since})" if lock.command else (f" ({since[2:]})" if since else "")
+    states = {
+        "alive": "held by",
+        "stale": "stale — left by",
+        "unknown": "held (liveness unknown) by",
+        "free": "free; last held by",
+    }
+    hint = " — `ghye unlock` removes it" if lock.state == "stale" else ""
+    return f"{states.get(lock.state, lock.state)} {who}{command}{hint}"
+
+
+def _throughput_text(report: StatusReport) -> str:
+    t = report.throughput
+    if t.units_per_minute is None:
+        return "unknown (fewer than two units ended recently)"
+    text = f"{t.units_per_minute:,.1f} units/min"
+    if t.records_per_minute is not None:
+        text += f", {t.records_per_minute:,.0f} records/min"
+    text += f" (from the last {t.basis_units} units ended)"
+    return text if report.running else text + "; no collect running"
+
+
+def _eta_text(report: StatusReport) -> str:
+    if report.units.pending + report.units.in_progress == 0:
+        return "nothing left to collect"
+    if report.eta_seconds is None:
+        return "unknown"
+    eta = format_duration(report.eta_seconds)
+    return eta if report.running else f"{eta} at the last run's pace (no collect running)"
