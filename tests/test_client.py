@@ -310,6 +310,29 @@ def test_foreign_next_link_is_not_followed_and_gets_no_token(foreign: str, shown
     assert error.url == foreign
 
 
+def test_a_foreign_next_link_that_echoes_the_token_is_refused_without_showing_it() -> None:
+    foreign = f"https://evil.example.com/collect?t={TOKEN}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return json_response(200, [{"id": 1}], headers={"link": f'<{foreign}>; rel="next"'})
+
+    async def main() -> GhyeError:
+        async with make_client(handler, FakeTime()) as client:
+            page = await client.get_page("/repos/o/r/pulls")
+            try:
+                await client.get_page(page.next_url or "")
+            except GhyeError as exc:
+                return exc
+        raise AssertionError("followed a foreign link")
+
+    error = run(main())
+    assert isinstance(error, ForeignNextLink)
+    assert TOKEN not in str(error)
+    assert error.url is not None
+    assert TOKEN not in error.url
+    assert error.url == "https://evil.example.com/collect?t=***"
+
+
 def test_same_origin_redirect_is_followed() -> None:
     seen: list[httpx.Request] = []
 
@@ -796,7 +819,7 @@ def test_hits_inside_a_pause_another_answer_began_do_not_use_up_retries() -> Non
         if n >= rounds:
             return json_response(200, [{"id": 1}])
         limiter = client_box[0]._limiter
-        before = limiter.pause_seq
+        before = limiter.limit_answers
         first = "/a" if n % 2 == 0 else "/b"
         other = "/b" if path == "/a" else "/a"
         for _ in range(1000):  # both requests in flight before either is answered
@@ -805,7 +828,7 @@ def test_hits_inside_a_pause_another_answer_began_do_not_use_up_retries() -> Non
             await asyncio.sleep(0)
         if path != first:
             for _ in range(1000):  # until the first answer began its pause
-                if limiter.pause_seq != before:
+                if limiter.limit_answers != before:
                     break
                 await asyncio.sleep(0)
             else:
@@ -817,7 +840,7 @@ def test_hits_inside_a_pause_another_answer_began_do_not_use_up_retries() -> Non
     async def main() -> list[Page]:
         async with make_client(handler, t) as client:
             client_box.append(client)
-            return await asyncio.gather(client.get_page("/a"), client.get_page("/b"))
+            return list(await asyncio.gather(client.get_page("/a"), client.get_page("/b")))
 
     assert rounds > RATE_LIMIT_RETRIES
     pages = run(main())

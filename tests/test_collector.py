@@ -16,9 +16,9 @@ import httpx
 import orjson
 import pytest
 
-from gh_year_end.collect import collector
-from gh_year_end.collect.collector import CollectRequest, run_collect
+from gh_year_end.collect import run as collector
 from gh_year_end.collect.events import NullEvents
+from gh_year_end.collect.run import CollectRequest, run_collect
 from gh_year_end.config import Config, load_config
 from gh_year_end.errors import (
     AuthenticationFailed,
@@ -31,6 +31,7 @@ from gh_year_end.errors import (
     TokenMissing,
     UnknownRepo,
 )
+from gh_year_end.signals import StopSignal
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus
 from gh_year_end.storage.lock import RunLock
 from gh_year_end.storage.paths import PathManager
@@ -586,7 +587,7 @@ def test_a_stop_while_units_are_queued_starts_none_of_them(
     stops: list[Any] = []
     loops: list[asyncio.AbstractEventLoop] = []
 
-    class Captured(collector.StopSignal):
+    class Captured(StopSignal):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             stops.append(self)

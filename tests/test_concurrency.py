@@ -116,3 +116,22 @@ def test_a_waiter_cancelled_gives_its_turn_to_the_next() -> None:
         assert gate.held == 1
 
     asyncio.run(main())
+
+
+def test_a_waiter_cancelled_just_before_a_slot_is_given_back_ends_cancelled() -> None:
+    # On a stop every worker is cancelled at once: one holding a slot gives it back before the
+    # cancelled waiter's handler runs, and _wake has already dropped that (done) waiter.
+    gate = AdaptiveGate(1, slow_start=False)
+
+    async def main() -> None:
+        await gate.take()
+        waiter = asyncio.create_task(gate.take())
+        await asyncio.sleep(0)  # it waits
+        waiter.cancel()
+        gate.give()  # before the waiter's own handler had a turn
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert gate.held == 0
+        await asyncio.wait_for(gate.take(), timeout=1)  # the gate still works
+
+    asyncio.run(main())

@@ -14,9 +14,12 @@ from gh_year_end.storage.paths import PathManager, is_safe_repo_name
 def test_repository_names_that_could_leave_their_folder_are_refused() -> None:
     for name in ("acme/web", "acme/.github", "my_org/r-1.2", "acme/a.b_c-d"):
         assert is_safe_repo_name(name), name
-    for name in ("acme/../../escape", "../x", "acme/..", "acme/.", "acme/a b", "acme/", "/x",
-                 "acme/x/y", "acme", "", "acme/x\x00", None, 7):  # fmt: skip
-        assert not is_safe_repo_name(name), name
+    unsafe: tuple[object, ...] = (
+        "acme/../../escape", "../x", "acme/..", "acme/.", "acme/a b", "acme/", "/x",
+        "acme/x/y", "acme", "", "acme/x\x00", None, 7,
+    )  # fmt: skip
+    for value in unsafe:
+        assert not is_safe_repo_name(value), value
 
 
 def test_a_data_path_is_never_outside_its_endpoint_folder(

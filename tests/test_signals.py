@@ -7,7 +7,9 @@ Signal moments are drawn from ``--torture-seed`` (random by default; shown on fa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import random
 import signal
 import time
@@ -18,6 +20,7 @@ from typing import Any, Final
 
 import pytest
 
+from gh_year_end.signals import StopSignal
 from gh_year_end.storage.lock import holder_state, read_owner
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from harness import (
@@ -86,8 +89,11 @@ def _wait(proc_alive: Any, ready: Any, timeout: float = RUN_TIMEOUT) -> None:
 
 
 def _start(folder: Path, api_url: str) -> tuple[OutputWatcher, Path]:
-    """A collect of a fresh folder, its output watched; and its target folder."""
-    config = write_config(folder, api_url)
+    """A collect of a fresh folder, its output watched; and its target folder.
+
+    16 in flight, above the gate's slow start of 4: workers are waiting for a slot when the
+    signal comes, and must end cancelled, not with an error."""
+    config = write_config(folder, api_url, max_concurrency=16)
     return OutputWatcher(start_ghye(["collect", "--config", str(config)])), target_dir(
         folder / "data"
     )
@@ -219,3 +225,24 @@ def test_signal_during_a_long_rate_limit_pause_exits_within_2s(
     assert INTERRUPTED in output.splitlines(), output
     assert holder_state(target / "checkpoint.json.lock") == "free"
     assert checkpoint_problems(target) == []
+
+
+def test_a_signal_the_process_started_ignoring_stays_ignored() -> None:
+    # `nohup ghye collect`: SIGHUP is ignored from the start and must not stop the run.
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = StopSignal()
+        stop.install(loop)
+        try:
+            os.kill(os.getpid(), signal.SIGHUP)
+            await asyncio.sleep(0.05)
+            assert not stop.event.is_set()
+        finally:
+            stop.uninstall(loop)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        asyncio.run(main())
+    finally:
+        signal.signal(signal.SIGHUP, previous)

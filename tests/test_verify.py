@@ -109,7 +109,7 @@ def test_a_record_twice_in_a_unit_is_named(copy: tuple[Path, Path], tmp_path: Pa
     ), problems(report)
 
 
-def test_bytes_past_the_commit_are_named_and_resume_would_cut_them(
+def test_bytes_past_the_commit_of_a_complete_unit_are_named_with_the_reset_that_mends_them(
     copy: tuple[Path, Path], tmp_path: Path
 ) -> None:
     config, folder = copy
@@ -118,10 +118,11 @@ def test_bytes_past_the_commit_are_named_and_resume_would_cut_them(
         handle.write(b'{"half a page')
     code, report = verify(config, tmp_path)
     assert code == 3
+    # The unit is complete: no run opens it again, so the bytes were put there from outside.
     assert (
         "pulls/acme__repo-002.jsonl",
-        "13 bytes past the last commit (a page a stopped run wrote but never committed) — "
-        "`ghye resume` cuts them off",
+        "13 bytes past the last commit (changed outside ghye — `ghye reset --repo acme/repo-002 "
+        "--endpoint pulls` collects that unit again)",
     ) in problems(report)
 
 

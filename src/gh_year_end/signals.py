@@ -63,8 +63,14 @@ class StopSignal:
             self._on_stop(_NAMES.get(signal.Signals(signum), str(signum)))
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Route SIGINT, SIGTERM and SIGHUP to :meth:`trigger` on ``loop``."""
+        """Route SIGINT, SIGTERM and SIGHUP to :meth:`trigger` on ``loop``.
+
+        A signal the process was started ignoring stays ignored: ``nohup ghye collect`` must
+        survive its terminal closing, as it did before ghye handled SIGHUP.
+        """
         for signum in _EXIT_CODES:
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue
             loop.add_signal_handler(signum, self.trigger, signum)
             self._installed.append(signum)
 

@@ -11,12 +11,22 @@ complete. A listing whose next link leads back to a page already read fails with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
+import httpx
+import orjson
+
+from gh_year_end.collect.context import RunContext
+from gh_year_end.collect.loops import LoopGuard
 from gh_year_end.config import Config, DiscoveryConfig
-from gh_year_end.errors import LoopingList, TargetNotFound, Unavailable
+from gh_year_end.errors import TargetNotFound, TransientError, Unavailable
+from gh_year_end.signals import StopSignal
+from gh_year_end.storage.atomic import atomic_write_bytes
 from gh_year_end.storage.paths import is_safe_repo_name
 
 
@@ -77,11 +87,14 @@ async def discover(client: PageSource, config: Config) -> Discovery:
     refused: dict[str, Refused] = {}
     url: str | None = listing
     first = True
-    visited: set[str] = set()
+    guard = LoopGuard(
+        "the repository listing's next link",
+        "GitHub's listing loops, so discovery stops; run `ghye resume` later",
+    )
     while url is not None:
         page = await client.get_page(url, params if first else None, key="full_name")
         first = False
-        visited.add(page.meta.url)
+        guard.arrived(page.meta.url)
         for repo in page.records:
             seen += 1
             name = repo["full_name"]
@@ -96,12 +109,6 @@ async def discover(client: PageSource, config: Config) -> Discovery:
                 continue
             kept[name] = repo
         url = page.next_url
-        if url is not None and url in visited:
-            raise LoopingList(
-                f"the repository listing's next link leads back to a page already read ({url}) "
-                "— GitHub's listing loops, so discovery stops; run `ghye resume` later",
-                url=url,
-            )
     ordered = tuple(kept[name] for name in sorted(kept, key=lambda n: (n.casefold(), n)))
     return Discovery(repos=ordered, seen=seen, listing=listing, refused=tuple(refused.values()))
 
@@ -147,3 +154,82 @@ def plan_entry(repo: Mapping[str, Any]) -> dict[str, Any]:
         "fork": bool(repo.get("fork")),
         "archived": bool(repo.get("archived")),
     }
+
+
+T = TypeVar("T")
+
+
+async def first_contact(work: Awaitable[T], config: Config) -> T:
+    """Run ``work`` (the first requests of a run). Failing to connect, or a page that is not
+    JSON, then most likely means a wrong api_url: the advice says to check it, not to resume."""
+    try:
+        return await work
+    except TransientError as exc:
+        if not isinstance(exc.__cause__, httpx.TransportError | orjson.JSONDecodeError):
+            raise
+        raise TransientError(
+            f"{exc.detail or exc} — check github.api_url ({config.github.api_url}): its scheme, "
+            "host and port, and for GitHub Enterprise Server the /api/v3 path; then run "
+            "`ghye collect` again",
+            status=exc.status,
+            url=exc.url,
+            request_id=exc.request_id,
+            detail=exc.detail,
+        ) from exc
+
+
+async def run_discovery(ctx: RunContext, client: PageSource, *, first: bool) -> None:
+    """The discovery phase: list the target's repositories, write repos.jsonl, set the plan.
+
+    ``first``: nothing was collected yet, so a failure to reach GitHub advises checking
+    api_url. A stop signal ends it without a plan (the phase stays open for the next run).
+    """
+    checkpoint, config, events = ctx.checkpoint, ctx.config, ctx.events
+    checkpoint.set_current_phase("discovery")
+    listing = discover(client, config)
+    found = await _until_stopped(first_contact(listing, config) if first else listing, ctx.stop)
+    if found is None:
+        return
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    lines = b"".join(
+        orjson.dumps(
+            {
+                "timestamp": stamp,
+                "source": "github_rest",
+                "endpoint": "repos",
+                "repo": repo["full_name"],
+                "page": None,
+                "request_id": None,
+                "data": repo,
+            }
+        )
+        + b"\n"
+        for repo in found.repos
+    )
+    atomic_write_bytes(ctx.paths.repos_path, lines)
+    checkpoint.update_repos([plan_entry(repo) for repo in found.repos])
+    checkpoint.annotate_phase("discovery", refused=[r.reason for r in found.refused])
+    checkpoint.mark_phase_complete("discovery")
+    refused = f", {len(found.refused)} refused for their names" if found.refused else ""
+    events.message(
+        f"discovered {len(found.repos)} repositories "
+        f"({found.seen - len(found.repos) - len(found.refused)} filtered out{refused})"
+    )
+    for refusal in found.refused:
+        events.message(f"refused: {refusal.reason}")
+
+
+async def _until_stopped(work: Awaitable[T], stop: StopSignal) -> T | None:
+    """Run ``work`` unless the stop event comes first (then cancel it and return None)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.event.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None

@@ -16,7 +16,6 @@ This module decides; it does not talk to GitHub.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,13 +76,13 @@ def decide_start(
         if not checkpoint.validate_config(config):
             changed = ", ".join(checkpoint.changed_keys(config)) or "the config digest"
             if not collected:
-                return _start_over(
+                return _start_over_decision(
                     paths,
                     f"the checkpoint holds no collected page: starting with the changed config "
                     f"({changed})",
                 )
             if request.force and not request.resume:
-                return _start_over(
+                return _start_over_decision(
                     paths, f"config changed ({changed}): starting over, earlier data removed"
                 )
             hint = (
@@ -97,7 +96,9 @@ def decide_start(
                 f"({changed}) — {hint}"
             )
         if request.force and not request.resume:
-            return _start_over(paths, f"--force: starting target {name} over, earlier data removed")
+            return _start_over_decision(
+                paths, f"--force: starting target {name} over, earlier data removed"
+            )
         stats = checkpoint.get_stats()
         return StartDecision(
             "continue",
@@ -107,7 +108,7 @@ def decide_start(
     leftovers = existing_data(paths)
     if leftovers:
         if request.force and not request.resume:
-            return _start_over(
+            return _start_over_decision(
                 paths, f"--force: removing target {name}'s data found without a checkpoint"
             )
         raise DataWithoutCheckpoint(
@@ -131,23 +132,11 @@ def holds_committed_pages(checkpoint: CheckpointManager) -> bool:
 
 def existing_data(paths: PathManager) -> list[Path]:
     """The target's files that hold collected data or its bookkeeping (not the lock)."""
-    found: list[Path] = []
-    for extra in (paths.journal_path, paths.manifest_path, paths.repos_path):
-        if extra.is_file():
-            found.append(extra)
-    for endpoint in ENDPOINT_NAMES:
-        folder = paths.target_dir / endpoint
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        except OSError as exc:
-            raise StorageError(f"cannot read {folder}: {exc.strerror}") from exc
-        found.extend(Path(e.path) for e in entries if e.is_file(follow_symlinks=False))
-    return found
+    extras = [p for p in (paths.journal_path, paths.manifest_path, paths.repos_path) if p.is_file()]
+    return extras + paths.data_files()
 
 
-def _start_over(paths: PathManager, message: str) -> StartDecision:
+def _start_over_decision(paths: PathManager, message: str) -> StartDecision:
     data = tuple(p for p in existing_data(paths) if p.parent != paths.target_dir)
     size = 0
     for path in data:

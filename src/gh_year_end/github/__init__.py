@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from gh_year_end.github.client import ClientStats, Page, PageMeta, RestClient, resolve_token
+from gh_year_end.github.answers import Page, PageMeta
+from gh_year_end.github.client import ClientStats, RestClient
 from gh_year_end.github.ratelimit import Limiter, RateLimitState
+from gh_year_end.github.tokens import resolve_token
 
 __all__ = [
     "ClientStats",

@@ -65,7 +65,7 @@ class AdaptiveGate:
         except BaseException:
             if waiter.done() and not waiter.cancelled():
                 self.give()  # handed a slot just as we were cancelled: give it back
-            else:
+            elif waiter in self._waiters:  # _wake may already have dropped it (it was done)
                 self._waiters.remove(waiter)
             raise
 

@@ -240,9 +240,9 @@ class Limiter:
         self._states: dict[str, tuple[float, RateLimitState]] = {}
         self.max_in_flight = 0
         self.paused_seconds = 0.0
-        self.pause_seq = 0
-        """Counts the pauses begun (or extended): a request that sees it change while in flight
-        met a pause that another request's answer had already started."""
+        self.limit_answers = 0
+        """Rate-limit answers so far (403/429 taken for a limit): a request that sees this change
+        while it is in flight was refused in an episode another answer already began."""
 
     # --- what the display reads ----------------------------------------------------------
 
@@ -356,7 +356,6 @@ class Limiter:
             return
         self.paused_seconds += until - max(self._pause_until, now)
         self._pause_until = until
-        self.pause_seq += 1
         self.announce(reason, until - now)
 
     def announce(self, reason: str, seconds: float) -> None:

@@ -18,7 +18,6 @@ to their last commit). The checks:
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +26,12 @@ from typing import Any, Final
 import orjson
 
 from gh_year_end.config import Config
-from gh_year_end.endpoints import BY_NAME, ENDPOINT_NAMES
+from gh_year_end.endpoints import BY_NAME
 from gh_year_end.errors import NoCheckpoint, UnsafeName
 from gh_year_end.storage.atomic import storage_error
 from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, EndpointProgress
 from gh_year_end.storage.lock import holder_state
+from gh_year_end.storage.manifest import read_manifest
 from gh_year_end.storage.paths import PathManager
 
 ENVELOPE_KEYS: Final = frozenset(
@@ -185,10 +185,13 @@ def _check_unit(
             f"{size:,} bytes, shorter than the {state.offset:,} the checkpoint committed"
         )
     elif size > state.offset and not in_flight:
-        problems.append(
-            f"{size - state.offset:,} bytes past the last commit (a page a stopped run wrote but "
-            "never committed) — `ghye resume` cuts them off"
+        mend = (
+            "changed outside ghye — `ghye reset --repo "
+            f"{repo} --endpoint {endpoint}` collects that unit again"
+            if _ended(state)
+            else "a page a stopped run wrote but never committed — `ghye resume` cuts them off"
         )
+        problems.append(f"{size - state.offset:,} bytes past the last commit ({mend})")
     key = BY_NAME[endpoint].record_id if endpoint in BY_NAME else "id"
     digest = hashlib.sha256()
     bad: list[str] = []
@@ -260,22 +263,11 @@ def _line_problem(line: bytes, repo: str, endpoint: str, key: str, ids: set[Any]
 
 
 def _outside_the_plan(paths: PathManager, planned: set[Path]) -> list[Problem]:
-    problems: list[Problem] = []
-    for endpoint in ENDPOINT_NAMES:
-        folder = paths.target_dir / endpoint
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        except OSError as exc:
-            raise storage_error(exc, folder, action="reading") from exc
-        for entry in entries:
-            path = Path(entry.path)
-            if path not in planned:
-                problems.append(
-                    Problem(paths.relative(path), "not a file of any planned unit (not ghye's)")
-                )
-    return problems
+    return [
+        Problem(paths.relative(path), "not a file of any planned unit (not ghye's)")
+        for path in paths.data_files()
+        if path not in planned
+    ]
 
 
 def _repos_listing(paths: PathManager, checkpoint: CheckpointManager) -> list[Problem]:
@@ -294,6 +286,8 @@ def _repos_listing(paths: PathManager, checkpoint: CheckpointManager) -> list[Pr
             name = orjson.loads(line)["data"]["full_name"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return [Problem(rel, f"line {number} is not a repository in ghye's envelope")]
+        if not isinstance(name, str):
+            return [Problem(rel, f"line {number} names no repository (full_name {name!r})")]
         listed.append(name)
     if sorted(listed) != sorted(checkpoint.repo_names()):
         return [
@@ -310,43 +304,30 @@ def _manifest(
     paths: PathManager, checkpoint: CheckpointManager, checked: dict[Path, _FileCheck]
 ) -> list[Problem]:
     rel = paths.relative(paths.manifest_path)
-    try:
-        manifest = orjson.loads(paths.manifest_path.read_bytes())
-        entries = manifest["files"]
-        digest = manifest["config_digest"]
-        if not isinstance(entries, list):
-            raise TypeError
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+    manifest = read_manifest(paths.manifest_path)
+    if manifest is None:
         return [Problem(rel, "cannot be read as a manifest — `ghye collect` writes it again")]
     problems: list[Problem] = []
-    if digest != checkpoint.config_digest:
+    if manifest.config_digest != checkpoint.config_digest:
         problems.append(Problem(rel, "describes another dataset config than the checkpoint"))
     listed: set[str] = set()
-    for entry in entries:
-        try:
-            path_text, size, sha256, count = (
-                entry["path"],
-                entry["bytes"],
-                entry["sha256"],
-                entry["records"],
-            )
-        except (KeyError, TypeError):
-            problems.append(Problem(rel, "holds an entry without path, bytes, sha256, records"))
-            continue
-        listed.add(path_text)
-        check = checked.get(paths.target_dir / path_text)
+    for entry in manifest.files:
+        listed.add(entry.path)
+        check = checked.get(paths.target_dir / entry.path)
         if check is None:
-            problems.append(Problem(path_text, "listed in the manifest, not a planned unit's file"))
+            problems.append(
+                Problem(entry.path, "listed in the manifest, not a planned unit's file")
+            )
             continue
         if not check.exists:
-            problems.append(Problem(path_text, "listed in the manifest, missing on disk"))
-        elif check.size < size:
+            problems.append(Problem(entry.path, "listed in the manifest, missing on disk"))
+        elif check.size < entry.bytes:
             problems.append(
-                Problem(path_text, f"{check.size:,} bytes, the manifest lists {size:,}")
+                Problem(entry.path, f"{check.size:,} bytes, the manifest lists {entry.bytes:,}")
             )
-        elif check.sha256 != sha256 or check.lines != count:
+        elif check.sha256 != entry.sha256 or check.lines != entry.records:
             problems.append(
-                Problem(path_text, "its content differs from the manifest's sha256 and records")
+                Problem(entry.path, "its content differs from the manifest's sha256 and records")
             )
     for path, check in checked.items():
         text = paths.relative(path)

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
 import orjson
 
 from gh_year_end.config import Config
@@ -200,6 +201,36 @@ def build_manifest(
         "unavailable": unavailable,
         "failed": failed,
     }
+
+
+class ManifestFile(msgspec.Struct):
+    """One data file as the manifest lists it."""
+
+    path: str
+    endpoint: str
+    repo: str
+    records: int
+    bytes: int
+    sha256: str
+
+
+class Manifest(msgspec.Struct):
+    """The parts of manifest.json that are checked against the data (other keys are ignored)."""
+
+    config_digest: str
+    files: list[ManifestFile]
+
+
+_MANIFEST_DECODER: Final = msgspec.json.Decoder(Manifest)
+
+
+def read_manifest(path: Path) -> Manifest | None:
+    """manifest.json, typed; None when it is missing, unreadable or not a manifest (a field of
+    the wrong type included): it is then written again, never trusted."""
+    try:
+        return _MANIFEST_DECODER.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:

@@ -14,13 +14,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Final
 
 from gh_year_end.config import Config
 from gh_year_end.endpoints import ENDPOINT_NAMES
-from gh_year_end.errors import UnsafeName
+from gh_year_end.errors import StorageError, UnsafeName
 
 # What GitHub allows in an account and a repository name (letters, digits, '-', '_', '.'):
 # nothing that could climb out of a folder. '.' and '..' alone are refused on top.
@@ -100,6 +101,21 @@ class PathManager:
         if path.parent != folder:  # repo_file_name allows no separator; this states the promise
             raise UnsafeName(f"{repo!r} would put a data file outside {folder}")
         return path
+
+    def data_files(self) -> list[Path]:
+        """Every file in the endpoint folders, folder by folder, by name (what is on disk, be
+        it a planned unit's file or not). StorageError when a folder cannot be read."""
+        found: list[Path] = []
+        for endpoint in ENDPOINT_NAMES:
+            folder = self.target_dir / endpoint
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                raise StorageError(f"cannot read {folder}: {exc.strerror}") from exc
+            found.extend(Path(e.path) for e in entries if e.is_file(follow_symlinks=False))
+        return found
 
     def relative(self, path: Path) -> str:
         """A path under the target folder, as the manifest and status name it."""

@@ -1,0 +1,270 @@
+"""How a unit's list is walked: one :class:`Pager` per transport of the endpoint table.
+
+A pager decides; it does no I/O. :meth:`Pager.first` says what to ask for first (None: nothing
+left to ask — the unit only needs marking complete); :meth:`Pager.advance` takes the page that
+came back and says which of its records are new, what the checkpoint commits with it (the URL to
+continue from, the typed cursor) and what to ask for next (None: that page is the last). The
+loop that fetches the next page while the current one commits exists once, in ``unit.py``.
+
+- :class:`ListPager` — Link rel="next" page after page (issues, commits).
+- :class:`KeysetPager` — sorted by update time ascending: continue from the last record's
+  ``updated_at`` (the comment lists), so an edit cannot push a record past a page boundary.
+- :class:`CatchUpPager` — sorted by update time descending (pulls): a walk of more than one page
+  ends with one more pass from the front down to the moment it began, for what moved meanwhile.
+- :class:`PerParentPager` — one list per parent record (reviews: per collected pull request);
+  a parent gone since it was listed (404) has nothing to collect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+from urllib.parse import urlencode
+
+from gh_year_end.endpoints import Endpoint, Transport, Window, parse_time
+from gh_year_end.github.client import Page
+from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
+
+#: GitHub's clock and ours may disagree: the catch-up pass reaches this much further back.
+CLOCK_SLACK: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One page to ask for: a path under api_url or an absolute next link, its query, and how
+    to read the answer."""
+
+    url: str
+    params: Mapping[str, str] | None = None
+    key: str = "id"
+    """Every record must carry a string or number here (else the answer is retried)."""
+    empty_on_409: bool = False
+    """A 409 (the commits of an empty repository) is an empty last page."""
+    gone_is_empty: bool = False
+    """A 404 means the parent record is gone: an empty last page, not a failure."""
+
+
+def request(
+    ep: Endpoint, url: str, params: Mapping[str, str] | None = None, *, gone_is_empty: bool = False
+) -> Request:
+    """A request of endpoint ``ep``'s list."""
+    return Request(url, params, ep.record_id, ep.empty_on_409, gone_is_empty)
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What a page means for its unit."""
+
+    kept: list[dict[str, Any]]
+    """Its records that belong to the window and are not in the unit's file yet."""
+    next: Request | None
+    """What to ask for next; None: the unit ends with this page."""
+    resume_url: str | None
+    """What the checkpoint commits as the URL to continue from (None: from the cursor)."""
+    cursor: Cursor
+    new_pass: bool = False
+    """The next request starts another walk over a list (loop detection starts again)."""
+
+
+class Pager(Protocol):
+    """Walks one unit's list; see the module docstring."""
+
+    def first(self) -> Request | None:
+        """The first request of this run (None: nothing left to ask)."""
+        ...
+
+    def advance(self, page: Page | None) -> Advance:
+        """Take the page that came back (None: a parent gone, for a per-parent pager)."""
+        ...
+
+
+def _with_query(path: str, params: Mapping[str, str]) -> str:
+    return f"{path}?{urlencode(params)}"
+
+
+def new_records(
+    records: list[dict[str, Any]], ep: Endpoint, window: Window, seen: set[Any]
+) -> list[dict[str, Any]]:
+    """The records that belong to the window and are not in the unit's file yet (``seen`` —
+    the ids already written — grows with them: a list that shifts between pages repeats some)."""
+    kept: list[dict[str, Any]] = []
+    for record in records:
+        if not ep.keep(record, window):
+            continue
+        key = record.get(ep.record_id)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(record)
+    return kept
+
+
+def _ends_before(records: list[dict[str, Any]], moment: str) -> bool:
+    """True when the page's last record was updated before ``moment`` (an empty page says
+    nothing: its next link, if any, is followed)."""
+    if not records:
+        return False
+    last, bound = parse_time(records[-1].get("updated_at")), parse_time(moment)
+    return last is not None and bound is not None and last < bound
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Walk:
+    """What every repo-wide pager shares: the endpoint, the window, the ids already written."""
+
+    def __init__(
+        self, repo: str, ep: Endpoint, window: Window, progress: EndpointProgress, seen: set[Any]
+    ) -> None:
+        self.repo, self.ep, self.window, self.seen = repo, ep, window, seen
+        self.progress = progress
+        self.pages = progress.last_page_written  # pages committed so far, in every pass
+
+    def start(self) -> Request | None:
+        """Continue from the committed URL, else the list's front — or nothing, when every page
+        was committed but the unit never got marked complete."""
+        if self.progress.next_url is not None:
+            return request(self.ep, self.progress.next_url)
+        if self.progress.pages_collected > 0:
+            return None
+        return request(self.ep, self.ep.first_url(self.repo), self.ep.params(self.window))
+
+    def front(self) -> str:
+        """The list's first page, as a URL with its query."""
+        return _with_query(self.ep.first_url(self.repo), self.ep.params(self.window))
+
+
+class ListPager(_Walk):
+    """Link rel="next" page after page."""
+
+    def first(self) -> Request | None:
+        """See :class:`Pager`."""
+        return self.start()
+
+    def advance(self, page: Page | None) -> Advance:
+        """See :class:`Pager`."""
+        assert page is not None  # a repo-wide list has no parent to lose
+        self.pages += 1
+        kept = new_records(page.records, self.ep, self.window, self.seen)
+        nxt = self.ep.next_url(self.repo, self.window, page.records, page.next_url)
+        return Advance(kept, request(self.ep, nxt) if nxt else None, nxt, Cursor())
+
+
+class KeysetPager(ListPager):
+    """Continues from the last record's ``updated_at`` (:meth:`Endpoint.next_url` knows how);
+    the same walk otherwise."""
+
+
+class CatchUpPager(_Walk):
+    """Pulls, newest update first: see the module docstring."""
+
+    def __init__(
+        self,
+        repo: str,
+        ep: Endpoint,
+        window: Window,
+        progress: EndpointProgress,
+        seen: set[Any],
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        super().__init__(repo, ep, window, progress, seen)
+        self.cursor = progress.cursor
+        if self.pages == 0:
+            # Anything updated after this moment may move past us while we page.
+            self.cursor = Cursor(started_at=_iso(now() - CLOCK_SLACK))
+        self._now = now
+
+    def first(self) -> Request | None:
+        """See :class:`Pager`."""
+        return self.start()
+
+    def advance(self, page: Page | None) -> Advance:
+        """See :class:`Pager`."""
+        assert page is not None
+        self.pages += 1
+        ep, cursor = self.ep, self.cursor
+        kept = new_records(page.records, ep, self.window, self.seen)
+        nxt = page.next_url
+        if cursor.catch_up_from is not None:
+            if _ends_before(page.records, cursor.catch_up_from):
+                nxt = None
+        elif ep.stop_early is not None and ep.stop_early(page.records, self.window):
+            nxt = None
+        if nxt is None and self.pages > 1 and cursor.catch_up_from is None:
+            # A record updated while we paged jumped to the front, past us: one more pass from
+            # the front down to the moment the walk began picks it up (the id check drops the
+            # rest).
+            since = cursor.started_at or _iso(self._now())
+            self.cursor = Cursor(started_at=cursor.started_at, catch_up_from=since)
+            front = self.front()
+            return Advance(kept, request(ep, front), front, self.cursor, new_pass=True)
+        return Advance(kept, request(ep, nxt) if nxt else None, nxt, self.cursor)
+
+
+class PerParentPager:
+    """Reviews: the list of each collected pull request in turn, ``pr_index`` in the cursor."""
+
+    def __init__(
+        self,
+        repo: str,
+        ep: Endpoint,
+        window: Window,
+        progress: EndpointProgress,
+        seen: set[Any],
+        *,
+        parents: list[int],
+    ) -> None:
+        self.repo, self.ep, self.window, self.seen = repo, ep, window, seen
+        self.parents = parents
+        self.index = progress.cursor.pr_index or 0
+        self.url = progress.next_url
+
+    def _request(self) -> Request | None:
+        if self.index >= len(self.parents):
+            return None
+        if self.url is not None:
+            return request(self.ep, self.url, gone_is_empty=True)
+        path = self.ep.first_url(self.repo, number=self.parents[self.index])
+        return request(self.ep, path, self.ep.params(self.window), gone_is_empty=True)
+
+    def first(self) -> Request | None:
+        """See :class:`Pager`."""
+        return self._request()
+
+    def advance(self, page: Page | None) -> Advance:
+        """See :class:`Pager`."""
+        kept = new_records(page.records, self.ep, self.window, self.seen) if page else []
+        new_pass = page is None or page.next_url is None
+        if new_pass:
+            self.index, self.url = self.index + 1, None  # this parent's list is done
+        else:
+            self.url = page.next_url if page is not None else None
+        return Advance(kept, self._request(), self.url, Cursor(pr_index=self.index), new_pass)
+
+
+def pager_for(
+    repo: str,
+    ep: Endpoint,
+    window: Window,
+    progress: EndpointProgress,
+    seen: set[Any],
+    *,
+    parents: list[int] | None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Pager:
+    """The pager of the endpoint's transport (``parents``: a per-parent endpoint's parents)."""
+    if ep.transport is Transport.PER_PARENT:
+        if parents is None:
+            raise ValueError(f"{ep.name} needs the numbers of its parents")
+        return PerParentPager(repo, ep, window, progress, seen, parents=parents)
+    if ep.transport is Transport.CATCH_UP:
+        return CatchUpPager(repo, ep, window, progress, seen, now=now)
+    if ep.transport is Transport.KEYSET:
+        return KeysetPager(repo, ep, window, progress, seen)
+    return ListPager(repo, ep, window, progress, seen)

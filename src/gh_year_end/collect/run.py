@@ -1,0 +1,205 @@
+"""A collect, start to end: take the lock, decide how to start, talk to GitHub, run the units,
+finish.
+
+The order is the product's promise for destructive starts: check first (the token and the target,
+with a request), ask (on a terminal), remove last. Everything below is in the modules this one
+calls: start (the start policy), discovery, plan, scheduler (units → pagers → commits), finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from gh_year_end.collect.context import RunContext
+from gh_year_end.collect.discovery import check_target, first_contact, run_discovery
+from gh_year_end.collect.events import CollectResult, EventSink
+from gh_year_end.collect.finish import finish
+from gh_year_end.collect.plan import nothing_to_do, plan_units, select
+from gh_year_end.collect.scheduler import Scheduler
+from gh_year_end.collect.start import (
+    StartDecision,
+    StartRequest,
+    decide_start,
+    holds_committed_pages,
+    start_over,
+)
+from gh_year_end.config import Config
+from gh_year_end.errors import Interrupted, StorageError
+from gh_year_end.github.client import RestClient
+from gh_year_end.github.tokens import resolve_token
+from gh_year_end.signals import StopSignal
+from gh_year_end.storage.atomic import ensure_dir
+from gh_year_end.storage.checkpoint import CheckpointManager
+from gh_year_end.storage.paths import PathManager
+
+
+@dataclass(frozen=True)
+class CollectRequest:
+    """What the user asked for: `collect` (fresh or continue) or `resume`."""
+
+    resume: bool = False
+    force: bool = False
+    from_repo: str | None = None
+    retry_failed: bool = False
+
+    @property
+    def start(self) -> StartRequest:
+        """The part of the request that decides how the run starts."""
+        return StartRequest(resume=self.resume, force=self.force)
+
+
+Confirm = Callable[[StartDecision], bool]
+"""Asked before starting over removes collected data (the CLI asks on a terminal)."""
+
+
+def run_collect(
+    config: Config,
+    request: CollectRequest,
+    *,
+    environ: Mapping[str, str],
+    events: EventSink,
+    command: str,
+    install_signals: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+    confirm: Confirm | None = None,
+) -> CollectResult:
+    """Collect (or resume) the configured target; returns what happened.
+
+    ``confirm`` is asked before starting over removes collected data (after the token and the
+    target were checked); declined, nothing is removed (outcome ``cancelled``).
+
+    Raises the GhyeError subclasses a user can meet before or instead of a run: TokenMissing,
+    CheckpointLocked, ConfigChanged, NoCheckpoint, DataWithoutCheckpoint, UnknownRepo,
+    CheckpointCorrupt, AuthenticationFailed, TargetNotFound, StorageError, Interrupted.
+    """
+    # The token is checked before anything is touched: no token, no lock, no request.
+    resolve_token(config.github.auth.token_env, environ)
+    open_client = functools.partial(
+        RestClient.from_config,
+        config,
+        environ=environ,
+        transport=transport,
+        on_wait=events.waiting,
+    )
+    return asyncio.run(
+        _run(
+            config,
+            request,
+            open_client,
+            events=events,
+            command=command,
+            install_signals=install_signals,
+            confirm=confirm,
+        )
+    )
+
+
+async def _run(
+    config: Config,
+    request: CollectRequest,
+    open_client: Callable[[], RestClient],
+    *,
+    events: EventSink,
+    command: str,
+    install_signals: bool,
+    confirm: Confirm | None,
+) -> CollectResult:
+    paths = PathManager(config)
+    _make_dirs(paths)
+    stop = StopSignal(on_stop=events.stopping)
+    loop = asyncio.get_running_loop()
+    if install_signals:
+        stop.install(loop)
+    try:
+        with CheckpointManager(
+            paths.checkpoint_path, paths.lock_path, journal_path=paths.journal_path, command=command
+        ) as checkpoint:
+            ctx = RunContext(
+                config, paths, checkpoint, events, stop, time.monotonic(), datetime.now(UTC)
+            )
+            decision = decide_start(checkpoint, config, paths, request.start)
+            if decision.kind == "continue":
+                ctx.continued = True
+                events.message(decision.message or "continuing")
+                units = plan_units(checkpoint, config)
+                if nothing_to_do(
+                    checkpoint,
+                    units,
+                    retry_failed=request.retry_failed,
+                    from_repo=request.from_repo,
+                ):
+                    return finish(ctx, units, client=None, already=True)
+            elif decision.kind == "fresh":
+                checkpoint.create_new(config)
+            async with open_client() as client:
+                ctx.client = client
+                if decision.kind == "start_over":
+                    if decision.removes_data:
+                        # Check first, remove last: a rejected token or a wrong target must
+                        # never cost the data already collected.
+                        await first_contact(check_target(client, config), config)
+                        if not _ask(confirm, decision, stop, loop, installed=install_signals):
+                            return finish(ctx, [], client=client, already=False, cancelled=True)
+                    events.message(decision.message or "starting over")
+                    start_over(checkpoint, config, paths)
+                if not checkpoint.is_phase_complete("discovery"):
+                    await run_discovery(ctx, client, first=not holds_committed_pages(checkpoint))
+                units = plan_units(checkpoint, config)
+                if not stop.event.is_set():
+                    selection = select(
+                        checkpoint,
+                        units,
+                        retry_failed=request.retry_failed,
+                        from_repo=request.from_repo,
+                    )
+                    await Scheduler(ctx).run(selection, units)
+                return finish(ctx, units, client=client, already=False)
+    finally:
+        if install_signals:
+            stop.uninstall(loop)
+
+
+def _ask(
+    confirm: Confirm | None,
+    decision: StartDecision,
+    stop: StopSignal,
+    loop: asyncio.AbstractEventLoop,
+    *,
+    installed: bool,
+) -> bool:
+    """Ask ``confirm``; Ctrl+C at the question removes nothing (Interrupted, exit 130).
+
+    The run's own signal handlers are taken off meanwhile: the question blocks the event loop,
+    which could not act on them, and a Ctrl+C must reach the prompt.
+    """
+    if confirm is None:
+        return True
+    if installed:
+        stop.uninstall(loop)
+    try:
+        answer = confirm(decision)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted at the question — nothing was removed") from None
+    finally:
+        if installed:
+            stop.install(loop)
+    return answer
+
+
+def _make_dirs(paths: PathManager) -> None:
+    """The target folder, each folder created fsynced into its parent."""
+    try:
+        ensure_dir(paths.target_dir)
+    except StorageError as exc:
+        cause = exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(exc)
+        raise StorageError(
+            f"cannot create the data folder {paths.target_dir}: {reason} — check storage.root"
+        ) from exc

@@ -1,0 +1,162 @@
+"""The validated configuration: frozen dataclasses, and the digest of what defines the dataset.
+
+Only the keys that define the dataset (api_url, target, window, discovery filters, enabled
+endpoints) go into the digest: changing concurrency or limiter settings between runs is fine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import orjson
+
+from gh_year_end.endpoints import SWITCHES, Endpoint, Window, for_switches
+
+DEFAULT_API_URL: Final = "https://api.github.com"
+
+TargetMode = Literal["org", "user"]
+Visibility = Literal["all", "public", "private"]
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """Whose activity is collected."""
+
+    mode: TargetMode
+    name: str
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Where the token comes from (its value is never stored here)."""
+
+    token_env: str = "GITHUB_TOKEN"  # noqa: S105 — the variable's name, not a token
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """Which of the target's repositories are collected."""
+
+    include_forks: bool = False
+    include_archived: bool = False
+    visibility: Visibility = "all"
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """The half-open window [since, until), both aware UTC."""
+
+    year: int
+    since: datetime
+    until: datetime
+
+
+@dataclass(frozen=True)
+class GitHubConfig:
+    """The `github:` section."""
+
+    target: TargetConfig
+    windows: WindowConfig
+    api_url: str = DEFAULT_API_URL
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """The `rate_limit:` section: how hard ghye may push. None of it defines the dataset."""
+
+    max_concurrency: int = 4
+    points_per_minute: int = 900
+    max_retries: int = 5
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    secondary_min_wait_seconds: float = 60.0
+    reset_margin_seconds: float = 1.0
+    request_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class EnableConfig:
+    """Which endpoints are collected."""
+
+    pulls: bool = True
+    issues: bool = True
+    reviews: bool = True
+    comments: bool = True
+    commits: bool = True
+
+
+@dataclass(frozen=True)
+class CollectionConfig:
+    """The `collection:` section."""
+
+    enable: EnableConfig = field(default_factory=EnableConfig)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """The `storage:` section."""
+
+    root: Path = Path("data")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated ghye configuration."""
+
+    github: GitHubConfig
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    collection: CollectionConfig = field(default_factory=CollectionConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    source: Path | None = None
+
+    @property
+    def enabled_endpoints(self) -> tuple[Endpoint, ...]:
+        """The endpoints switched on in ``collection.enable``, in plan order (validation made
+        sure a dependency such as reviews → pulls is switched on too)."""
+        return for_switches(self.enabled_switches)
+
+    @property
+    def window(self) -> Window:
+        """The window [since, until) the dataset covers."""
+        return Window(since=self.github.windows.since, until=self.github.windows.until)
+
+    @property
+    def enabled_switches(self) -> tuple[str, ...]:
+        """The `collection.enable` switches that are on, in table order."""
+        return tuple(n for n in SWITCHES if getattr(self.collection.enable, n))
+
+    def dataset_keys(self) -> dict[str, Any]:
+        """The values that determine the dataset, by key path. Nothing else goes in the digest."""
+        gh = self.github
+        return {
+            "github.api_url": gh.api_url,
+            "github.target.mode": gh.target.mode,
+            "github.target.name": gh.target.name,
+            "github.windows.since": iso_utc(gh.windows.since),
+            "github.windows.until": iso_utc(gh.windows.until),
+            "github.discovery.include_forks": gh.discovery.include_forks,
+            "github.discovery.include_archived": gh.discovery.include_archived,
+            "github.discovery.visibility": gh.discovery.visibility,
+            **{f"collection.enable.{n}": getattr(self.collection.enable, n) for n in SWITCHES},
+        }
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the dataset-defining values: concurrency and limiter settings stay out."""
+        return dataset_digest(self.dataset_keys())
+
+
+def dataset_digest(keys: Mapping[str, Any]) -> str:
+    """The digest of a dataset-key mapping, as stored in a checkpoint."""
+    return hashlib.sha256(orjson.dumps(dict(keys), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

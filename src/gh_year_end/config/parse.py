@@ -1,0 +1,275 @@
+"""YAML text → a validated :class:`~gh_year_end.config.model.Config` (every rule, one error line
+each, naming the file and the key)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from gh_year_end.config.model import (
+    DEFAULT_API_URL,
+    AuthConfig,
+    CollectionConfig,
+    Config,
+    DiscoveryConfig,
+    EnableConfig,
+    GitHubConfig,
+    RateLimitConfig,
+    StorageConfig,
+    TargetConfig,
+    Visibility,
+    WindowConfig,
+    iso_utc,
+)
+from gh_year_end.config.reader import (
+    ENV_RE,
+    FIRST_YEAR,
+    LAST_YEAR,
+    NAME_RE,
+    SCHEMA,
+    URL_JUNK_RE,
+    Reader,
+    YamlLoader,
+    kind_of,
+)
+from gh_year_end.endpoints import BY_NAME, ENDPOINTS, SWITCHES
+from gh_year_end.errors import ConfigInvalid
+
+
+def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None) -> Config:
+    """Parse YAML text into a validated :class:`Config`; errors name ``source`` and the key."""
+    reader = Reader(source)
+    try:
+        data = yaml.load(text, Loader=YamlLoader)  # noqa: S506 — YamlLoader is a SafeLoader
+    except RecursionError:
+        raise ConfigInvalid(f"{source}: not valid YAML: nested too deeply") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigInvalid(f"{source}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        raise ConfigInvalid(f"{source}: the file is empty — start from config/config.example.yaml")
+    if not isinstance(data, Mapping):
+        raise ConfigInvalid(
+            f"{source}: the top level must be a mapping of sections, got {kind_of(data)}"
+        )
+    reader.check_keys(data, SCHEMA, "")
+
+    gh = reader.section(data, "github")
+    if not gh:
+        raise reader.fail("github", "is required (target, windows)")
+    target_d = reader.section(gh, "target")
+    mode = reader.choice(target_d, "mode", "github.target.mode", None, ("org", "user"))
+    name = reader.text(target_d, "name", "github.target.name", None)
+    if not NAME_RE.match(name):
+        raise reader.fail("github.target.name", f"'{name}' is not a GitHub account name")
+
+    api_url = _api_url(reader, reader.text(gh, "api_url", "github.api_url", DEFAULT_API_URL))
+
+    auth_d = reader.section(gh, "auth")
+    token_env = reader.text(auth_d, "token_env", "github.auth.token_env", "GITHUB_TOKEN")
+    if not ENV_RE.match(token_env):
+        raise reader.fail(
+            "github.auth.token_env",
+            f"'{token_env}' is not an environment variable name — name the variable, not the token",
+        )
+
+    disc_d = reader.section(gh, "discovery")
+    discovery = DiscoveryConfig(
+        include_forks=reader.boolean(
+            disc_d, "include_forks", "github.discovery.include_forks", False
+        ),
+        include_archived=reader.boolean(
+            disc_d, "include_archived", "github.discovery.include_archived", False
+        ),
+        visibility=_visibility(
+            reader.choice(
+                disc_d,
+                "visibility",
+                "github.discovery.visibility",
+                "all",
+                ("all", "public", "private"),
+            )
+        ),
+    )
+
+    windows = _windows(reader, reader.section(gh, "windows"))
+
+    rl_d = reader.section(data, "rate_limit")
+
+    def num(key: str, default: float, lo: float, hi: float, *, integer: bool = False) -> float:
+        return reader.number(
+            rl_d, key, f"rate_limit.{key}", default, minimum=lo, maximum=hi, integer=integer
+        )
+
+    rate_limit = RateLimitConfig(
+        max_concurrency=int(num("max_concurrency", 4, 1, 64, integer=True)),
+        points_per_minute=int(num("points_per_minute", 900, 1, 1_000_000, integer=True)),
+        max_retries=int(num("max_retries", 5, 0, 100, integer=True)),
+        backoff_base_seconds=num("backoff_base_seconds", 1.0, 0.0, 3600.0),
+        backoff_max_seconds=num("backoff_max_seconds", 60.0, 0.0, 3600.0),
+        secondary_min_wait_seconds=num("secondary_min_wait_seconds", 60.0, 0.0, 3600.0),
+        reset_margin_seconds=num("reset_margin_seconds", 1.0, 0.0, 60.0),
+        request_timeout_seconds=num("request_timeout_seconds", 30.0, 0.1, 3600.0),
+    )
+
+    coll_d = reader.section(data, "collection")
+    en_d = reader.section(coll_d, "enable")
+    enable = EnableConfig(
+        **{n: reader.boolean(en_d, n, f"collection.enable.{n}", True) for n in SWITCHES}
+    )
+    for endpoint in ENDPOINTS:
+        parent = BY_NAME[endpoint.depends_on] if endpoint.depends_on else None
+        if parent and getattr(enable, endpoint.switch) and not getattr(enable, parent.switch):
+            raise reader.fail(
+                f"collection.enable.{endpoint.switch}",
+                f"{endpoint.name} are read from the {parent.name} ghye collects — "
+                f"enable {parent.switch} too, or turn {endpoint.switch} off",
+            )
+    if not any(getattr(enable, n) for n in SWITCHES):
+        raise reader.fail(
+            "collection.enable", "every endpoint is switched off — enable at least one"
+        )
+
+    root = _storage_root(reader, reader.section(data, "storage"), cwd)
+
+    return Config(
+        github=GitHubConfig(
+            target=TargetConfig(mode="org" if mode == "org" else "user", name=name),
+            windows=windows,
+            api_url=api_url,
+            auth=AuthConfig(token_env=token_env),
+            discovery=discovery,
+        ),
+        rate_limit=rate_limit,
+        collection=CollectionConfig(enable=enable),
+        storage=StorageConfig(root=root),
+    )
+
+
+def _storage_root(reader: Reader, storage: Mapping[str, Any], cwd: Path | None) -> Path:
+    """storage.root, ~ expanded, relative to ``cwd`` (default: the process's)."""
+    text = reader.text(storage, "root", "storage.root", "./data")
+    if "\0" in text:
+        raise reader.fail("storage.root", "must not contain a NUL character")
+    try:
+        root = Path(text).expanduser()
+    except RuntimeError:  # ~someone with no such user, or ~ with no home folder at all
+        raise reader.fail(
+            "storage.root",
+            f"'{text}' names a home folder that cannot be found — write the full path",
+        ) from None
+    return root if root.is_absolute() else (cwd or Path.cwd()) / root
+
+
+def _api_url(reader: Reader, raw: str) -> str:
+    """github.api_url checked and without its trailing slash; errors never echo credentials."""
+    api_url = raw.rstrip("/")
+    _refuse_credentials(reader, _authority(api_url))
+    if URL_JUNK_RE.search(api_url):
+        raise reader.fail(
+            "github.api_url",
+            f"must be an http(s) URL like {DEFAULT_API_URL} — it holds a space or a control "
+            "character",
+        )
+    bad = reader.fail("github.api_url", f"'{raw}' must be an http(s) URL like {DEFAULT_API_URL}")
+    try:
+        parts = urlsplit(api_url)  # raises on an unclosed [ (http://[::1)
+    except ValueError:
+        raise bad from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad
+    try:
+        port = parts.port  # raises on a port that is not a number or above 65535
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise reader.fail(
+            "github.api_url",
+            f"'{raw}' must be an http(s) URL like {DEFAULT_API_URL} — "
+            "its port must be a number from 1 to 65535",
+        )
+    if parts.query or parts.fragment:
+        raise reader.fail("github.api_url", "must not carry a query or fragment")
+    return api_url
+
+
+def _authority(url: str) -> str:
+    """What may hold user:token@ in ``url``, found without urlsplit (which raises on some URLs
+    that still carry credentials): after the ``//`` (or from the start if there is none) up to
+    the first / ? or #. A colon-only form (http:user:token@host) is covered too."""
+    _, slashes, rest = url.partition("//")
+    return re.split(r"[/?#]", rest if slashes else url, maxsplit=1)[0]
+
+
+def _refuse_credentials(reader: Reader, netloc: str) -> None:
+    """github.api_url must not hold user:token@ (checked before the URL is ever echoed)."""
+    if "@" in netloc:
+        # Never echo the URL: what sits before the @ is likely a token, and api_url is stored
+        # in the checkpoint and the manifest. ghye never sends URL credentials anyway.
+        raise reader.fail(
+            "github.api_url",
+            "must not carry credentials (user:token@) — put the token in the environment "
+            "variable named by github.auth.token_env",
+        )
+
+
+def _visibility(value: str) -> Visibility:
+    if value == "public":
+        return "public"
+    if value == "private":
+        return "private"
+    return "all"
+
+
+def _windows(reader: Reader, win: Mapping[str, Any]) -> WindowConfig:
+    since = reader.moment(win, "since", "github.windows.since", end=False)
+    until = reader.moment(win, "until", "github.windows.until", end=True)
+    year_value = win.get("year")
+    if year_value is None:
+        if since is None:
+            raise reader.fail("github.windows.year", "is required (or give github.windows.since)")
+        year = since.year
+    else:
+        year = int(
+            reader.number(
+                win,
+                "year",
+                "github.windows.year",
+                0,
+                minimum=FIRST_YEAR,
+                maximum=LAST_YEAR,
+                integer=True,
+            )
+        )
+        # The year names the data folder (year=2024): a window that misses it entirely would
+        # file one year's activity under another's name. A fiscal window that overlaps it is fine.
+        if since is not None and since >= datetime(year + 1, 1, 1, tzinfo=UTC):
+            raise _contradiction(reader, year, "since", since)
+        if until is not None and until <= datetime(year, 1, 1, tzinfo=UTC):
+            raise _contradiction(reader, year, "until", until)
+    if since is None:
+        since = datetime(year, 1, 1, tzinfo=UTC)
+    if until is None:
+        until = datetime(year + 1, 1, 1, tzinfo=UTC)
+    if since >= until:
+        raise reader.fail(
+            "github.windows",
+            f"since ({iso_utc(since)}) must be before until ({iso_utc(until)})",
+        )
+    return WindowConfig(year=year, since=since, until=until)
+
+
+def _contradiction(reader: Reader, year: int, key: str, moment: datetime) -> ConfigInvalid:
+    return reader.fail(
+        "github.windows.year",
+        f"{year} contradicts github.windows.{key} ({iso_utc(moment)}) — "
+        "the window must overlap the year; fix one of them",
+    )
