@@ -20,17 +20,22 @@ install: $(STAMP)
 bytecode: $(STAMP)
 	$(PY) -m compileall -q src
 
-test: bytecode
+# The whole gate, as CI runs it: lint and format, strict types (src and tests), then the suite.
+test: bytecode lint typecheck
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
 
 typecheck: $(STAMP)
-	$(PY) -m mypy src
+	$(PY) -m mypy
 
-check: lint typecheck test
+check: test
 
+# The selling point, offline: the bundled fake GitHub on 127.0.0.1:8765, `ghye collect` stopped
+# with Ctrl+C midway, `ghye resume` to the end, verify, status, and the ids compared with the
+# fake's: exact or not (exit 1). Config and data under data/demo/.
 demo: bytecode
 	$(PY) -m gh_year_end.testing.demo
 

@@ -1,4 +1,5 @@
-"""``make bench``: run every benchmark row and print one table (and bench/out/results.json).
+"""``make bench``: run every benchmark row, print one table, write bench/out/results.json and
+rewrite the table in docs/performance.md (between its ``bench:table`` markers).
 
 Rows (each is also a script of its own in bench/, with more detail):
 
@@ -43,6 +44,9 @@ import ratelimit_run
 import status_speed
 
 OUT = Path(__file__).resolve().parent / "out"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+TABLE_START = "<!-- bench:table (make bench rewrites this table) -->"
+TABLE_END = "<!-- /bench:table -->"
 
 
 @dataclass
@@ -233,11 +237,45 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def _markdown(rows: list[Row], when: str, machine: str) -> str:
+    """The rows as docs/performance.md shows them."""
+    lines = [
+        f"Measured by `make bench` on {when} — {machine}.",
+        "",
+        "| row | what | figure | goal | met? |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        met = "yes" if r.met else "**no**" if r.met is False else "**error**"
+        lines.append(f"| {r.key} | {r.name} | {r.figure} | {r.goal} | {met} |")
+    return "\n".join(lines)
+
+
+def _rewrite_doc(table: str) -> bool:
+    """Put ``table`` between the markers of docs/performance.md; False when they are missing."""
+    try:
+        text = DOC.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        return False
+    DOC.write_text(
+        text[: start + len(TABLE_START)] + "\n" + table + "\n" + text[end:], encoding="utf-8"
+    )
+    return True
+
+
 def main() -> int:
-    """Run the rows, print the table, write bench/out/results.json."""
+    """Run the rows, print the table, write bench/out/results.json and docs/performance.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", default="".join(ROWS), help="which rows, e.g. 'acf'")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument(
+        "--no-doc",
+        action="store_true",
+        help="do not rewrite the table in docs/performance.md (e.g. when running some rows)",
+    )
     args = parser.parse_args()
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
     started_at = datetime.now(UTC)
@@ -294,6 +332,14 @@ def main() -> int:
     path = OUT / "results.json"
     path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     print(f"results: {path}")
+    if not args.no_doc and args.rows == "".join(ROWS):
+        machine = (
+            f"{os.cpu_count()} cpus, CPython {platform.python_version()}, load average "
+            f"{load_start[0]:.2f} at the start and {load_end[0]:.2f} at the end, {total:.0f} s"
+        )
+        table = _markdown(rows, f"{started_at:%Y-%m-%d %H:%M} UTC", machine)
+        if _rewrite_doc(table):
+            print(f"table:   {DOC}")
     if any(r.met is None for r in rows):
         return 1
     return 1 if args.strict and not all(r.met for r in rows) else 0
