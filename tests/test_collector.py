@@ -632,3 +632,14 @@ def test_a_repos_reviews_start_as_soon_as_its_pulls_complete(tmp_path: Path) -> 
     first_reviews = next(i for i, t in enumerate(targets) if "/repo-000/" in t and "/reviews" in t)
     first_of_next_repo = next(i for i, t in enumerate(targets) if "/repo-001/" in t)
     assert first_reviews < first_of_next_repo
+
+
+def test_reading_a_units_file_streams_it_line_by_line(tmp_path: Path) -> None:
+    from gh_year_end.collect.unit import committed_records
+
+    path = tmp_path / "big.jsonl"
+    line = b'{"data":{"id":1}}\n'
+    path.write_bytes(line * 3)
+    records = committed_records(path, len(line) * 3)
+    assert not isinstance(records, list)  # a generator: a huge pulls file is never held whole
+    assert next(iter(records)) == {"id": 1}

@@ -693,3 +693,15 @@ def test_load_config_accepts_a_file_of_exactly_1_mib_and_a_symlink(tmp_path: Pat
 def test_load_config_refuses_a_nul_in_the_path() -> None:
     with pytest.raises(ConfigNotFound, match="must not contain a NUL character"):
         load_config(Path("conf\0ig.yaml"))
+
+
+def test_every_collection_switch_of_the_endpoint_table_is_a_config_key() -> None:
+    from dataclasses import fields
+
+    from gh_year_end.config.model import EnableConfig
+    from gh_year_end.config.reader import SCHEMA
+    from gh_year_end.endpoints import SWITCHES
+
+    assert {f.name for f in fields(EnableConfig)} == set(SWITCHES)
+    accepted = {k for k, v in SCHEMA["collection"]["enable"].items() if v is None}
+    assert accepted == set(SWITCHES)

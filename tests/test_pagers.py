@@ -179,3 +179,15 @@ def test_per_parent_resumes_at_its_parent_and_committed_url() -> None:
         parents=[5, 8],
     )  # fmt: skip
     assert done.first() is None
+
+
+def test_the_endpoint_table_refuses_a_rule_its_pager_would_ignore() -> None:
+    import dataclasses
+
+    import pytest
+
+    pulls, reviews = BY_NAME["pulls"], BY_NAME["reviews"]
+    with pytest.raises(ValueError, match="catch-up pager only"):
+        dataclasses.replace(BY_NAME["issues"], stop_early=pulls.stop_early)
+    with pytest.raises(ValueError, match="has a parent"):
+        dataclasses.replace(reviews, depends_on=None)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
-from urllib.parse import urlencode
 
 Record = Mapping[str, Any]
 
@@ -131,40 +130,16 @@ class Endpoint:
     depends_on: str | None = None
     empty_on_409: bool = False
 
+    def __post_init__(self) -> None:
+        if self.stop_early is not None and self.transport is not Transport.CATCH_UP:
+            raise ValueError(f"{self.name}: stop_early is honoured by the catch-up pager only")
+        if (self.depends_on is not None) != (self.transport is Transport.PER_PARENT):
+            raise ValueError(f"{self.name}: a per-parent endpoint, and only it, has a parent")
+
     @property
     def directory(self) -> str:
         """The data folder of its files."""
         return self.name
-
-    @property
-    def keyset(self) -> bool:
-        """Whether it continues from the last record's ``updated_at`` (see :meth:`next_url`)."""
-        return self.transport is Transport.KEYSET
-
-    @property
-    def catch_up(self) -> bool:
-        """Whether a multi-page walk ends with a catch-up pass from the front."""
-        return self.transport is Transport.CATCH_UP
-
-    def next_url(
-        self, repo: str, window: Window, records: list[dict[str, Any]], link_next: str | None
-    ) -> str | None:
-        """Where the unit goes after a page that ended with ``records[-1]``.
-
-        Lists sorted by ``updated`` ascending (the comment lists) continue from the last
-        record's ``updated_at`` rather than from a page number: a record updated while we page
-        moves to the end of such a list, and a page number would then skip the one that slid
-        into its place. ``since`` is inclusive, so records at that exact moment come again and
-        the collector's per-unit id check drops them. When a whole page shares one timestamp,
-        keyset paging could not advance, so GitHub's next link is followed instead.
-        """
-        if not self.keyset or link_next is None or not records:
-            return link_next
-        first, last = records[0].get("updated_at"), records[-1].get("updated_at")
-        if not isinstance(last, str) or first == last:
-            return link_next
-        query = urlencode({**self.params(window), "since": last})
-        return f"{self.first_url(repo)}?{query}"
 
     def first_url(self, repo: str, *, number: int | None = None) -> str:
         """The path of the unit's first page (the rest follow the Link header verbatim)."""

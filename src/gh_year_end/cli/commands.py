@@ -34,6 +34,7 @@ from gh_year_end.cli.render import (
 from gh_year_end.cli.runtime import Runtime
 from gh_year_end.cli.watch import watch_status
 from gh_year_end.config import Config
+from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.errors import EXIT_INCOMPLETE, EXIT_OK, ConfirmationRequired
 from gh_year_end.storage.paths import PathManager
 
@@ -232,8 +233,7 @@ def reset(
         typer.Option(
             "--endpoint",
             metavar="ENDPOINT",
-            help="Only this endpoint (pulls, issues, reviews, issue_comments, review_comments, "
-            "commits); with --repo, only that unit.",
+            help=f"Only this endpoint ({', '.join(ENDPOINT_NAMES)}); with --repo, only that unit.",
         ),
     ] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Only the units that failed.")] = False,

@@ -23,10 +23,8 @@ from gh_year_end.collect.plan import Unit
 from gh_year_end.errors import DataFileMismatch
 from gh_year_end.github.client import Page
 from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
-from gh_year_end.storage.jsonl import JSONLWriter
+from gh_year_end.storage.jsonl import SOURCE_REST, JSONLWriter
 from gh_year_end.storage.manifest import digest_file
-
-SOURCE = "github_rest"
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,8 @@ class Step:
     resume_url: str | None
     cursor: Cursor
     complete: bool
+    source: str = SOURCE_REST
+    """The envelope's ``source``: which API the records came from."""
 
 
 @dataclass
@@ -73,7 +73,7 @@ class Committer:
         self.tails: set[asyncio.Task[None]] = set()
         self.openings: set[asyncio.Future[JSONLWriter]] = set()
         self.phases_entered: set[str] = set()
-        self.fatal = on_fatal
+        self.on_fatal = on_fatal
 
     # --- opening a unit ----------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ class Committer:
         def commit() -> int:
             for record in step.kept:
                 writer.write(
-                    source=SOURCE,
+                    source=step.source,
                     endpoint=unit.endpoint.name,
                     data=record,
                     repo=unit.repo,
@@ -197,7 +197,7 @@ class Committer:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by the scheduler
-            self.fatal(exc)
+            self.on_fatal(exc)
 
     def _digest(self, path: Path, size: int) -> None:
         """Hash a completed unit's file for the manifest (a thread; a miss is hashed later)."""

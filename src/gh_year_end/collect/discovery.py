@@ -26,7 +26,8 @@ from gh_year_end.collect.loops import LoopGuard
 from gh_year_end.config import Config, DiscoveryConfig
 from gh_year_end.errors import TargetNotFound, TransientError, Unavailable
 from gh_year_end.signals import StopSignal
-from gh_year_end.storage.atomic import atomic_write_bytes
+from gh_year_end.storage.atomic import atomic_write_bytes, iso_z
+from gh_year_end.storage.jsonl import SOURCE_REST, envelope_line
 from gh_year_end.storage.paths import is_safe_repo_name
 
 
@@ -190,20 +191,17 @@ async def run_discovery(ctx: RunContext, client: PageSource, *, first: bool) -> 
     found = await _until_stopped(first_contact(listing, config) if first else listing, ctx.stop)
     if found is None:
         return
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = iso_z(datetime.now(UTC))
     lines = b"".join(
-        orjson.dumps(
-            {
-                "timestamp": stamp,
-                "source": "github_rest",
-                "endpoint": "repos",
-                "repo": repo["full_name"],
-                "page": None,
-                "request_id": None,
-                "data": repo,
-            }
+        envelope_line(
+            timestamp=stamp,
+            source=SOURCE_REST,
+            endpoint="repos",
+            repo=repo["full_name"],
+            page=None,
+            request_id=None,
+            data=repo,
         )
-        + b"\n"
         for repo in found.repos
     )
     atomic_write_bytes(ctx.paths.repos_path, lines)

@@ -151,13 +151,35 @@ class ListPager(_Walk):
         assert page is not None  # a repo-wide list has no parent to lose
         self.pages += 1
         kept = new_records(page.records, self.ep, self.window, self.seen)
-        nxt = self.ep.next_url(self.repo, self.window, page.records, page.next_url)
+        nxt = self.next_url(page)
         return Advance(kept, request(self.ep, nxt) if nxt else None, nxt, Cursor())
+
+    def next_url(self, page: Page) -> str | None:
+        """Where the walk goes after ``page``: its Link rel="next"."""
+        return page.next_url
 
 
 class KeysetPager(ListPager):
-    """Continues from the last record's ``updated_at`` (:meth:`Endpoint.next_url` knows how);
-    the same walk otherwise."""
+    """Sorted by ``updated`` ascending (the comment lists): continues from the last record's
+    ``updated_at`` rather than from a page number.
+
+    A record updated while we page moves to the end of such a list, and a page number would then
+    skip the one that slid into its place. ``since`` is inclusive, so records at that exact
+    moment come again and the per-unit id check drops them. When a whole page shares one
+    timestamp, keyset paging could not advance, so GitHub's next link is followed instead.
+    """
+
+    def next_url(self, page: Page) -> str | None:
+        """See :class:`KeysetPager`."""
+        records, link_next = page.records, page.next_url
+        if link_next is None or not records:
+            return link_next
+        first, last = records[0].get("updated_at"), records[-1].get("updated_at")
+        if not isinstance(last, str) or first == last:
+            return link_next
+        return _with_query(
+            self.ep.first_url(self.repo), {**self.ep.params(self.window), "since": last}
+        )
 
 
 class CatchUpPager(_Walk):

@@ -171,13 +171,15 @@ class Scheduler:
         self.queue.put_nowait((rank, next(self.arrivals), item))
 
     async def _unit_ended(self, unit: Unit) -> None:
+        # The bookkeeping first, synchronously: the units waiting on this one are queued
+        # before anything here can wait (or be cancelled by a stop).
         name = unit.endpoint.name
         self.left[name] -= 1
-        if self.left[name] <= 0:
-            await self.ctx.in_thread(self.ctx.checkpoint.mark_phase_complete, name)
         for item in self.waiting.pop((unit.repo, name), []):
             self._put(item, _PARENT_DONE)
         self.outstanding -= 1
         if self.outstanding == 0:
             for _ in range(self.concurrency):
                 self._put(None, _LAST)
+        if self.left[name] <= 0:
+            await self.ctx.in_thread(self.ctx.checkpoint.mark_phase_complete, name)

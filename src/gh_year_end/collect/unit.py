@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -272,16 +272,16 @@ def _gone(exc: PermanentError, unit: Unit) -> Gone:
 # --- what a unit's file already holds -----------------------------------------------------------
 
 
-def committed_records(path: Path, committed_offset: int) -> list[dict[str, Any]]:
-    """The records of a unit's file up to its committed offset.
+def committed_records(path: Path, committed_offset: int) -> Iterator[dict[str, Any]]:
+    """The records of a unit's file up to its committed offset, one line at a time (a pulls
+    file of hundreds of megabytes is never held in memory).
 
     DataFileMismatch (naming the line and the `ghye reset` that mends it) when the file is
     shorter than the commit, or a committed line is not a record in ghye's envelope — a file
     edited behind ghye's back fails its unit, never the run.
     """
-    found: list[dict[str, Any]] = []
     if committed_offset <= 0:
-        return found
+        return
     committed_size(path, committed_offset)
     remaining = committed_offset
     with path.open("rb") as handle:
@@ -295,8 +295,7 @@ def committed_records(path: Path, committed_offset: int) -> list[dict[str, Any]]
                 data = None
             if not isinstance(data, dict):
                 raise mismatch(path, f"line {number} is not a record in ghye's envelope")
-            found.append(data)
-    return found
+            yield data
 
 
 def committed_ids(path: Path, committed_offset: int, key: str) -> set[Any]:

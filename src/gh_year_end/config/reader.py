@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import yaml
 
+from gh_year_end.endpoints import SWITCHES
 from gh_year_end.errors import ConfigInvalid
 
 # The schema: for every section ghye owns, its keys. A value is either a nested schema (dict),
@@ -48,14 +49,7 @@ SCHEMA: Final[dict[str, Any]] = {
         "secondary": IGNORED,
     },
     "collection": {
-        "enable": {
-            "pulls": None,
-            "issues": None,
-            "reviews": None,
-            "comments": None,
-            "commits": None,
-            "hygiene": IGNORED,
-        },
+        "enable": {**dict.fromkeys(SWITCHES), "hygiene": IGNORED},
         "commits": IGNORED,
         "hygiene": IGNORED,
     },

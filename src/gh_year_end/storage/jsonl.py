@@ -32,6 +32,38 @@ from gh_year_end.storage.atomic import (
     write_all,
 )
 
+#: The envelope's ``source`` of records read from GitHub's REST API.
+SOURCE_REST = "github_rest"
+#: The envelope's ``source`` of records read from GitHub's GraphQL API (in REST's shape).
+SOURCE_GRAPHQL = "github_graphql"
+
+
+def envelope_line(
+    *,
+    timestamp: str,
+    source: str,
+    endpoint: str,
+    repo: str | None,
+    page: int | None,
+    request_id: str | None,
+    data: dict[str, Any],
+) -> bytes:
+    """One record as a JSONL line in ghye's envelope (the only place its keys are written)."""
+    return (
+        orjson.dumps(
+            {
+                "timestamp": timestamp,
+                "source": source,
+                "endpoint": endpoint,
+                "repo": repo,
+                "page": page,
+                "request_id": request_id,
+                "data": data,
+            }
+        )
+        + b"\n"
+    )
+
 
 def _unit_of(path: Path, repo: str | None, endpoint: str | None) -> tuple[str, str]:
     """Best names for the reset hint: explicit ones, else read off the data layout."""
@@ -192,16 +224,17 @@ class JSONLWriter:
         """Buffer one record's envelope line (nothing touches the disk until :meth:`flush`)."""
         if self._fd is None:
             raise ValueError(f"write to closed JSONLWriter({self.path})")
-        envelope = {
-            "timestamp": iso_z(self._clock()),
-            "source": source,
-            "endpoint": endpoint,
-            "repo": repo if repo is not None else self.repo,
-            "page": page,
-            "request_id": request_id,
-            "data": data,
-        }
-        self._buffer.append(orjson.dumps(envelope) + b"\n")
+        self._buffer.append(
+            envelope_line(
+                timestamp=iso_z(self._clock()),
+                source=source,
+                endpoint=endpoint,
+                repo=repo if repo is not None else self.repo,
+                page=page,
+                request_id=request_id,
+                data=data,
+            )
+        )
 
     def flush(self) -> tuple[int, int]:
         """Write the buffered lines and fsync; return the durable ``(offset, lines)``.

@@ -124,7 +124,6 @@ class Journal:
         """Cut the file to ``size`` bytes, durably (no file: nothing to do)."""
         if self._fd is not None:
             self._cut(self._fd, size)
-            self._size = size
             return
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
@@ -152,6 +151,10 @@ class Journal:
     def _cut(self, fd: int, size: int) -> None:
         try:
             os.ftruncate(fd, size)
+            if fd == self._fd:
+                # The next append starts here even when the sync below fails: a stale, larger
+                # size would make a failed append's undo pad the file instead of cutting it.
+                self._size = size
             datasync(fd)
         except OSError as exc:
             raise storage_error(exc, self.path) from exc

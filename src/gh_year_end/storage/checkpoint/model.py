@@ -42,12 +42,6 @@ class Cursor(msgspec.Struct, omit_defaults=True):
     pr_index: int | None = None
     """Per-parent pager (reviews): the index, in the committed pulls file, of the next parent."""
 
-    def __bool__(self) -> bool:
-        return self != _EMPTY_CURSOR
-
-
-_EMPTY_CURSOR = Cursor()
-
 
 class EndpointProgress(msgspec.Struct, omit_defaults=True):
     """Progress of one repo × endpoint unit. ``offset``/``lines`` describe the committed prefix
