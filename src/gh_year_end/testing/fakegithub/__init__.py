@@ -1,4 +1,5 @@
-"""A fake GitHub REST API over real HTTP/1.1 on 127.0.0.1, for the tests, the demo and benchmarks.
+"""A fake GitHub REST and GraphQL API over real HTTP/1.1 on 127.0.0.1, for the tests, the demo
+and benchmarks.
 
 The server is written directly on asyncio streams (keep-alive, Content-Length bodies) so that it
 can misbehave the way networks and servers do: reset a connection mid-request, promise more body
@@ -16,15 +17,40 @@ SIGINT/SIGTERM; ``--help`` lists every setting with its default, and every fault
 
     python -m gh_year_end.testing.fakegithub --owner acme --repos 12 --prefix /api/v3
 
+GraphQL: ``POST /graphql`` (with ``prefix="/api/v3"``, GHES's ``POST /api/graphql``), executed
+by graphql-core against ``schema.graphql`` — a faithful subset of GitHub's published schema
+(``tests/vendor/github-graphql-schema``; a test checks every type, field and argument) — over the
+same data the REST side serves: a review seen through GraphQL is the review REST lists, field
+for field and in the same order (``fullDatabaseId`` = id, ``id`` = node_id, ``url`` =
+html_url, ``commit.oid`` = commit_id; some reviews are a bot's: REST ``dependabot[bot]`` of
+type "Bot", GraphQL ``Bot`` "dependabot"). It models GitHub's answers: 200 with ``errors``
+(NOT_FOUND, FORBIDDEN, EXCESSIVE_PAGINATION, MISSING_PAGINATION_BOUNDARIES,
+MAX_NODE_LIMIT_EXCEEDED, RATE_LIMITED) beside partial ``data``; the documented cost (requests
+for each connection / 100, rounded, at least 1) taken from a "graphql" window of its own
+(``graphql_rate_limit`` points per ``rate_window``, ``x-ratelimit-resource: graphql``);
+``rateLimit`` and ``dryRun``; ``search(type: ISSUE) { issueCount }`` for ``repo:``, ``is:pr`` /
+``is:issue``, ``created:`` / ``updated:`` comparisons, counted by :meth:`FakeData.expected`'s
+window rule; ``history(since, until) { totalCount }`` of the default branch; a 502 past
+``graphql_heavy_nodes`` (GitHub's timeout); the secondary limit and every fault kind as for REST.
+It does not model mutations, subscriptions, ``node``/``viewer``, anything outside its schema
+(refused at validation), search results (counts only), or GitHub's exact wording of parse and
+validation errors — see :mod:`.graphql_api` for the details. ``graphql=False`` makes the path
+answer 404, as a GitHub without GraphQL. Stats count GraphQL requests as
+``by_endpoint["graphql"]`` and the points they spent as ``graphql_points``; each log entry of a
+request with a body carries ``body_digest`` (GraphQL queries all share the target /graphql).
+
 One job per module:
 
 ``settings``  what it serves and how it behaves (each field with its help text)
 ``cli``       the command line, generated from the settings
 ``server``    :class:`FakeGitHub`: lifecycle, and the pipeline every request goes through
 ``wire``      HTTP/1.1: parsing requests, writing answers (whole, or reset/truncated/trickled)
-``limits``    the primary rate window and the secondary limit on requests in flight
+``limits``    the primary rate windows (REST "core", "graphql") and the secondary limit
 ``faults``    fault kinds, which request gets which, what each does to an answer
 ``api``       routes → answers, GitHub's REST semantics
+``graphql_api`` POST /graphql → answers, GitHub's GraphQL semantics (schema.graphql, resolvers)
+``graphql_cost`` a query's points and nodes, by GitHub's documented rules, before it runs
+``search``    issue-search qualifiers → counts
 ``paging``    pages of a listing and their Link headers
 ``control``   the counters, the request log and the ``/_fake/*`` routes
 ``data``      the dataset: repos, items built lazily, the expected ids of a window

@@ -49,6 +49,7 @@ class Stats:
         self.rate_limited = 0
         self.secondary_limited = 0
         self.bad_auth = 0
+        self.graphql_points = 0  # points spent by GraphQL queries (their count: by_endpoint)
 
     def snapshot(self) -> dict[str, Any]:
         """The /_fake/stats document."""
@@ -65,6 +66,7 @@ class Stats:
                 "secondary_limited": self.secondary_limited,
                 "faults": dict(self.faults),
                 "bad_auth": self.bad_auth,
+                "graphql_points": self.graphql_points,
             }
 
 

@@ -6,6 +6,15 @@ an injection (:meth:`FaultPicker.inject`, ``POST /_fake/inject``), else from the
 asks for; the ways of *writing* one badly ("reset", "truncate", "eof", "trickle", "slow") are
 the server's (:mod:`.wire`). Only the item kinds parse and re-encode a page; unfaulted answers
 are never re-parsed.
+
+A GraphQL request (POST /graphql) is a data request like any other and draws its fault the
+same way (``match="/graphql"`` injects into GraphQL requests only). What each kind does to it:
+"500"/"502"/"503" replace the answer before the query runs (no points spent); "reset",
+"truncate", "eof", "trickle", "slow", "empty", "null", "202", "204" and "badjson" spoil the real
+answer as for REST (the query ran: its points are spent); "stuck", "cycle", "null-item",
+"string-item", "list-id" and "hostile-name" reshape a REST list page — a GraphQL answer has
+none, so they leave it be (a GraphQL client pages by cursor: "cycle"/"stuck" have no GraphQL
+counterpart here).
 """
 
 from __future__ import annotations

@@ -9,7 +9,13 @@ from typing import Any, Final
 import orjson
 
 from gh_year_end.testing.fakegithub import skeletons
-from gh_year_end.testing.fakegithub.data import TOKEN_USER_ID, TOKEN_USER_LOGIN, FakeData
+from gh_year_end.testing.fakegithub.data import (
+    BOTS,
+    TOKEN_USER_ID,
+    TOKEN_USER_LOGIN,
+    FakeData,
+    review_bot,
+)
 from gh_year_end.testing.fakegithub.render import (
     Template,
     text_json,
@@ -46,6 +52,8 @@ class Records:
             for login, uid in zip(data.logins, data.user_ids, strict=True)
         ]
         self._users_json = [orjson.dumps(u).decode() for u in self._users]
+        self._bots = [skeletons.bot_account(api, html, slug, uid) for slug, uid in BOTS]
+        self._bots_json = [orjson.dumps(b).decode() for b in self._bots]
         self._people = [
             (login.replace("-", " ").title(), f"{login}@example.com") for login in data.logins
         ]
@@ -62,6 +70,10 @@ class Records:
     def user(self, k: int) -> dict[str, Any]:
         """User ``k`` of the pool."""
         return self._users[k]
+
+    def bot(self, k: int) -> dict[str, Any]:
+        """The bot account of app ``k`` of :data:`.data.BOTS`."""
+        return self._bots[k]
 
     def owner(self) -> dict[str, Any]:
         """The org or user that owns every repo."""
@@ -231,15 +243,16 @@ class Records:
         return skeletons.review(*self.prefixes(info))
 
     def review(self, info: RepoInfo, d: RepoData, row: int) -> str:
-        """Review ``row`` (storage row: grouped by PR)."""
+        """Review ``row`` (storage row: grouped by PR); some are a bot's (:func:`review_bot`)."""
         render = self._template("review", info, self._review_skeleton).render
         rid = d.review_id(row)
         parent = d.rv_parent[row]
+        bot = review_bot(rid)
         return render(
             str(rid),
             str(parent + 1),
             f"{rid:x}",
-            self._users_json[d.rv_author[row]],
+            self._users_json[d.rv_author[row]] if bot is None else self._bots_json[bot],
             text_json(rid, 0, 120),
             f'"{REVIEW_STATES[rid % len(REVIEW_STATES)]}"',
             when(d.rv_submitted[row]),

@@ -9,12 +9,26 @@ answer → x-ratelimit-* headers (unless ``rate_headers`` is off) → the answer
 work counts towards that time — whole, or as the fault says: "reset" drops the connection,
 "truncate" sends half the promised body, "eof" sends a close-delimited head and hangs up,
 "trickle" sends the body one byte every ``trickle_seconds``.
+
+GraphQL (``POST /graphql``; with the GHES prefix ``/api/v3``, ``POST /api/graphql``; see
+:func:`graphql_path`) goes through the same pipeline with three differences: the
+primary limit is not taken on admission — :class:`.graphql_api.GraphQLApi` takes the query's
+points from the "graphql" window once it knows its cost, and answers 200 with a
+``RATE_LIMITED`` error past it; the x-ratelimit-* headers are the "graphql" window's
+(``x-ratelimit-resource: graphql``); the 401 names GraphQL's documentation. The body is read
+into :attr:`.wire.Request.body`. Every fault kind applies to a GraphQL request; those that
+reshape a list page ("stuck", "cycle", "null-item", "string-item", "list-id", "hostile-name")
+find none and leave the answer be. The server errors ("500", "502", "503") replace the answer
+before it is routed (nothing is spent); the others route it first (its points are spent).
+With ``graphql`` off, or without graphql-core installed, the path is just another unknown
+route (404; 501 naming graphql-core when it is missing).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import threading
 import time
 import traceback
@@ -31,6 +45,7 @@ from gh_year_end.testing.fakegithub.limits import Limits
 from gh_year_end.testing.fakegithub.records import Records
 from gh_year_end.testing.fakegithub.settings import FakeSettings
 from gh_year_end.testing.fakegithub.wire import (
+    GRAPHQL_DOCS_URL,
     Request,
     Response,
     ResponseWriter,
@@ -44,6 +59,9 @@ from gh_year_end.testing.fakegithub.wire import (
 )
 
 _BACKLOG = 512
+
+Route = Callable[[Request], Response]
+"""A request → its answer (the REST routes, GraphQL)."""
 
 
 class FakeGitHub:
@@ -60,6 +78,8 @@ class FakeGitHub:
         self._faults = FaultPicker(s.faults, s.fault_rate, s.fault_kinds, s.seed)
         self._seq = 0
         self._api: Api | None = None
+        self._graphql: Route | None = None
+        self._graphql_path = graphql_path(s.prefix) if s.graphql else None
         self._wire: ResponseWriter | None = None
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -142,7 +162,10 @@ class FakeGitHub:
 
     def log(self) -> list[dict[str, Any]]:
         """The last ``log_size`` data requests: no, method, target, status, fault, endpoint,
-        connection (an id per client connection), received and answered (``time.monotonic()``)."""
+        connection (an id per client connection), received and answered (``time.monotonic()``:
+        when the answer was handed to the connection; a trickle's, when it ended);
+        a request with a body (a GraphQL query) also has body_digest, the first 16 hex digits
+        of its sha256 — every GraphQL request has the target /graphql."""
         with self._stats.lock:
             return list(self._stats.log)
 
@@ -198,7 +221,10 @@ class FakeGitHub:
                 return
             self._port = int(server.sockets[0].getsockname()[1])
             link_base = self.settings.link_base_url or self.base_url
-            self._api = Api(self.data, Records(self.data, self.base_url), link_base)
+            records = Records(self.data, self.base_url)
+            self._api = Api(self.data, records, link_base)
+            if self._graphql_path is not None:
+                self._graphql = _graphql_route(self.data, records, self._limits, self.settings)
             self._wire = ResponseWriter(self._port)
             self._loop = loop
             ready.set()
@@ -257,7 +283,7 @@ class FakeGitHub:
             return False
         length = to_int(req.headers.get("content-length"), 0)
         if length > 0:
-            await reader.readexactly(length)
+            req.body = await reader.readexactly(length)
         if "transfer-encoding" in req.headers:
             await self._send(
                 writer, error_response(400, "chunked request bodies are not supported"), keep=False
@@ -286,6 +312,9 @@ class FakeGitHub:
             "connection": id(writer),
             "received": time.monotonic(),
         }
+        if req.body:  # GraphQL queries share one target: their bodies tell them apart
+            entry["body_digest"] = hashlib.sha256(req.body).hexdigest()[:16]
+        logged = False
         try:
             try:
                 response, fault = self._decide(req, no)
@@ -307,47 +336,63 @@ class FakeGitHub:
                 reset_connection(writer)
                 return False
             entry["status"] = response.status
+            if fault == "trickle":
+                await self._send(writer, response, keep=req.keep_alive, head_only=True)
+                done = await trickle(response.body, s.trickle_seconds, reader, writer, self._waker)
+                return done and req.keep_alive
+            # Logged before its bytes leave: a client that has read its answer finds it in
+            # log() and stats() (a trickle is logged once it ends, or its client leaves).
+            self._log(entry)
+            logged = True
             if fault == "truncate":
                 await self._send(writer, response, keep=False, truncate=True)
                 return False
             if fault == "eof":
                 await self._send(writer, response, keep=False, close_delimited=True)
                 return False
-            if fault == "trickle":
-                await self._send(writer, response, keep=req.keep_alive, head_only=True)
-                done = await trickle(response.body, s.trickle_seconds, reader, writer, self._waker)
-                return done and req.keep_alive
             await self._send(writer, response, keep=req.keep_alive)
             return req.keep_alive
         finally:
-            entry["answered"] = time.monotonic()
+            if not logged:
+                self._log(entry)
             with stats.lock:
                 stats.inflight -= 1
-                stats.by_endpoint[str(entry.get("endpoint", "unknown"))] += 1
-                stats.log.append(entry)
+
+    def _log(self, entry: dict[str, Any]) -> None:
+        """Put a request's entry in the log (its answer handed over now) and count its endpoint."""
+        entry["answered"] = time.monotonic()
+        with self._stats.lock:
+            self._stats.by_endpoint[str(entry.get("endpoint", "unknown"))] += 1
+            self._stats.log.append(entry)
 
     def _decide(self, req: Request, no: int) -> tuple[Response, str | None]:
         """Auth → limits → fault → route → the fault reshapes the answer → rate headers.
         Runs on the loop thread."""
         limits = self._limits
+        graphql = self._graphql_path is not None and req.raw_path == self._graphql_path
+        headers = limits.graphql_headers if graphql else limits.headers
         if bearer_token(req.headers.get("authorization", "")) != self.settings.token:
             with self._stats.lock:
                 self._stats.bad_auth += 1
-            response = error_response(401, "Bad credentials")
-            response.headers += limits.headers()
+            docs = {"documentation_url": GRAPHQL_DOCS_URL} if graphql else {}
+            response = error_response(401, "Bad credentials", **docs)
+            response.headers += headers()
             return response, None
-        refused = limits.admit(req)
+        refused = limits.admit(req, graphql=graphql)
         if refused is not None:
             return refused, None
         assert self._api is not None
+        route: Route = self._api.handle
+        if graphql:
+            route = self._graphql or _graphql_missing
         fault = self._faults.pick(req.target, no)
         if fault is None:
-            response = self._api.handle(req)
+            response = route(req)
         else:
             with self._stats.lock:
                 self._stats.faults[fault] += 1
-            response = faulted_answer(fault, req, self._api.handle)
-        response.headers += limits.headers()
+            response = faulted_answer(fault, req, route)
+        response.headers += headers()
         return response, fault
 
     async def _send(
@@ -361,8 +406,12 @@ class FakeGitHub:
         close_delimited: bool = False,
         head_only: bool = False,
     ) -> None:
-        """Write ``response`` (see :meth:`ResponseWriter.write`); count its status."""
+        """Write ``response`` (see :meth:`ResponseWriter.write`); count its status first, so a
+        client that has read the answer finds it counted."""
         assert self._wire is not None
+        if count:
+            with self._stats.lock:
+                self._stats.by_status[str(response.status)] += 1
         await self._wire.write(
             writer,
             response,
@@ -371,6 +420,27 @@ class FakeGitHub:
             close_delimited=close_delimited,
             head_only=head_only,
         )
-        if count:
-            with self._stats.lock:
-                self._stats.by_status[str(response.status)] += 1
+
+
+def graphql_path(prefix: str) -> str:
+    """Where GraphQL is served for a REST ``prefix``: GitHub.com's ``/graphql`` (no prefix);
+    GHES's ``/api/graphql`` beside ``/api/v3``; ``<prefix>/graphql`` for any other prefix."""
+    return prefix.removesuffix("/v3") + "/graphql"
+
+
+def _graphql_route(
+    data: FakeData, records: Records, limits: Limits, settings: FakeSettings
+) -> Route | None:
+    """GraphQL's route, or None when graphql-core is not installed (it is imported only here:
+    the REST fake runs without it)."""
+    try:
+        from gh_year_end.testing.fakegithub.graphql_api import GraphQLApi  # noqa: PLC0415
+    except ImportError:
+        return None
+    return GraphQLApi(data, records, limits, settings).handle
+
+
+def _graphql_missing(_req: Request) -> Response:
+    return error_response(
+        501, "the fake GitHub serves GraphQL with graphql-core, which is not installed"
+    )

@@ -135,6 +135,12 @@ class FakeSettings(DataSpec):
     headers (to test foreign next links). ``rate_headers`` False sends no x-ratelimit-* header
     on any answer (as behind a proxy that strips them; the limit itself still applies).
     ``trickle_seconds`` is the pause before each body byte of a "trickle" fault.
+
+    GraphQL (:mod:`.graphql_api`): ``graphql`` serves it at POST /graphql (with the GHES prefix
+    /api/v3: POST /api/graphql); ``graphql_rate_limit`` points per ``rate_window`` in a window
+    of its own; ``graphql_heavy_nodes`` nodes at most before a query is answered 502 (GitHub's
+    answer to a query that timed out); ``graphql_int_overflow`` what an ``Int`` field over
+    2^31-1 sends.
     """
 
     token: str = field(
@@ -257,6 +263,38 @@ class FakeSettings(DataSpec):
             "metavar": "SECONDS",
         },
     )
+    graphql: bool = field(
+        default=True,
+        metadata={
+            "help": "serve GraphQL at POST /graphql (GHES prefix /api/v3: /api/graphql); off: "
+            "404, as a server without it",
+            "group": "server",
+        },
+    )
+    graphql_rate_limit: int = field(
+        default=1_000_000,
+        metadata={
+            "help": "GraphQL primary limit: points per --rate-window, its own window "
+            "(x-ratelimit-resource: graphql)",
+            "group": "rate limits",
+        },
+    )
+    graphql_heavy_nodes: int | None = field(
+        default=None,
+        metadata={
+            "help": "a query asking for more nodes than this answers 502, as GitHub's timeout "
+            "(none: never)",
+            "group": "faults",
+        },
+    )
+    graphql_int_overflow: Literal["raw", "error"] = field(
+        default="raw",
+        metadata={
+            "help": "an Int field (databaseId) over 2^31-1: 'raw' sends the whole number as "
+            "GitHub has been seen to, 'error' sends null and an error as the GraphQL spec asks",
+            "group": "server",
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -284,5 +322,14 @@ class FakeSettings(DataSpec):
             raise ValueError("latency and slow_seconds must not be negative")
         if not self.trickle_seconds >= 0:  # NaN too
             raise ValueError(f"trickle_seconds must be >= 0, got {self.trickle_seconds}")
-        if not isinstance(self.rate_headers, bool):
-            raise ValueError(f"rate_headers must be True or False, got {self.rate_headers!r}")
+        for name in ("rate_headers", "graphql"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.graphql_rate_limit < 0:
+            raise ValueError("graphql_rate_limit must be >= 0")
+        if self.graphql_heavy_nodes is not None and self.graphql_heavy_nodes < 0:
+            raise ValueError("graphql_heavy_nodes must be >= 0 (or None: never)")
+        if self.graphql_int_overflow not in ("raw", "error"):
+            raise ValueError(
+                f"graphql_int_overflow must be 'raw' or 'error', got {self.graphql_int_overflow!r}"
+            )

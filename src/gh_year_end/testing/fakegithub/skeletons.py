@@ -42,6 +42,33 @@ def account(api: str, html: str, login: str, uid: int, kind: str) -> dict[str, A
     }
 
 
+def bot_account(api: str, html: str, slug: str, uid: int) -> dict[str, Any]:
+    """A GitHub App's bot account as records embed it: login ``slug[bot]``, type "Bot", the
+    brackets percent-encoded in its API URLs, its html_url the app's page."""
+    u = f"{api}/users/{slug}%5Bbot%5D"
+    return {
+        "login": f"{slug}[bot]",
+        "id": uid,
+        "node_id": f"BOT_kgDO{uid:x}",
+        "avatar_url": f"https://avatars.github.example/in/{uid}?v=4",
+        "gravatar_id": "",
+        "url": u,
+        "html_url": f"{html}/apps/{slug}",
+        "followers_url": f"{u}/followers",
+        "following_url": f"{u}/following{{/other_user}}",
+        "gists_url": f"{u}/gists{{/gist_id}}",
+        "starred_url": f"{u}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{u}/subscriptions",
+        "organizations_url": f"{u}/orgs",
+        "repos_url": f"{u}/repos",
+        "events_url": f"{u}/events{{/privacy}}",
+        "received_events_url": f"{u}/received_events",
+        "type": "Bot",
+        "user_view_type": "public",
+        "site_admin": False,
+    }
+
+
 def label_pool(api: str) -> list[dict[str, Any]]:
     """The labels issues and pull requests pick theirs from."""
     names = ("bug", "enhancement", "documentation", "good first issue", "performance", "ci")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from gh_year_end.testing.fakegithub.paging import Page
 
 DOCS_URL: Final = "https://docs.github.com/rest"
+GRAPHQL_DOCS_URL: Final = "https://docs.github.com/graphql"
 JSON_TYPE: Final = "application/json; charset=utf-8"
 REASONS: Final = {
     200: "OK",
@@ -39,6 +40,7 @@ REASONS: Final = {
     431: "Request Header Fields Too Large",
     451: "Unavailable For Legal Reasons",
     500: "Internal Server Error",
+    501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
@@ -54,6 +56,8 @@ class Request:
     params: dict[str, str]
     headers: dict[str, str]
     keep_alive: bool
+    body: bytes = b""  # the Content-Length body (a GraphQL query's JSON); set once it is read
+    raw_path: str = ""  # the path as sent, prefix included (GHES serves GraphQL outside it)
 
 
 @dataclass(slots=True)
@@ -121,7 +125,7 @@ def parse_request(head: bytes, prefix: str) -> Request | None:
     query = parse_qsl(query_text, keep_blank_values=True)
     connection = headers.get("connection", "").lower()
     keep = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
-    return Request(method, target, path, query, dict(query), headers, keep)
+    return Request(method, target, path, query, dict(query), headers, keep, raw_path=raw_path)
 
 
 def bearer_token(authorization: str) -> str | None:
