@@ -95,7 +95,9 @@ def run(
             for n in range(rounds):
                 fake.reset_stats()
                 folder = work / f"run-{n}"
-                config = write_config(folder, fake.base_url, max_concurrency=concurrency)
+                config = write_config(
+                    folder, fake.base_url, max_concurrency=concurrency, reviews_via="rest"
+                )
                 measured = measure_process(
                     ghye_argv("--quiet", "collect", "--config", str(config)),
                     env=ghye_env(),

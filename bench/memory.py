@@ -81,7 +81,7 @@ class MemoryResult:
 def measure(repos: int, work: Path) -> MemoryRun:
     """Collect ``repos`` repos of SHAPE; peak RSS of the ghye process, records on disk."""
     with FakeProcess(work / "fake", "--repos", str(repos), *SHAPE) as fake:
-        config = write_config(work / "run", fake.base_url, max_concurrency=8)
+        config = write_config(work / "run", fake.base_url, max_concurrency=8, reviews_via="rest")
         measured = measure_process(
             ghye_argv("--quiet", "collect", "--config", str(config)),
             env=ghye_env(),

@@ -135,7 +135,7 @@ def _ghye_round(
 ) -> tuple[Measured, int, int]:
     """One timed ``ghye --quiet collect``; returns (measured, requests sent, records written)."""
     folder = work / name
-    config = write_config(folder, fake.base_url, max_concurrency=CONCURRENCY)
+    config = write_config(folder, fake.base_url, max_concurrency=CONCURRENCY, reviews_via="rest")
     fake.reset_stats()
     measured = measure_process(
         ghye_argv("--quiet", "collect", "--config", str(config)),
@@ -266,7 +266,7 @@ def _profile(fake: FakeProcess, work: Path) -> None:
     import pstats
 
     folder = work / "profile"
-    config = write_config(folder, fake.base_url, max_concurrency=CONCURRENCY)
+    config = write_config(folder, fake.base_url, max_concurrency=CONCURRENCY, reviews_via="rest")
     out = folder / "ghye.prof"
     argv = [
         sys.executable,

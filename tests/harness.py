@@ -48,8 +48,10 @@ def config_text(
     extra_rate_limit: Mapping[str, Any] | None = None,
     enable: Mapping[str, bool] | None = None,
     discovery: Mapping[str, Any] | None = None,
+    reviews_via: str | None = None,
 ) -> str:
-    """A ghye YAML config for a fake GitHub at ``api_url`` storing under ``root``."""
+    """A ghye YAML config for a fake GitHub at ``api_url`` storing under ``root``
+    (``reviews_via``: None leaves ``collection.reviews_via`` at its default, graphql)."""
     rate: dict[str, Any] = {
         "max_concurrency": max_concurrency,
         "points_per_minute": 100_000,
@@ -77,7 +79,10 @@ def config_text(
             "windows": {"year": year},
         },
         "rate_limit": rate,
-        "collection": {"enable": switches},
+        "collection": {
+            "enable": switches,
+            **({"reviews_via": reviews_via} if reviews_via is not None else {}),
+        },
         "storage": {"root": str(root)},
     }
     # JSON is valid YAML, and keeps this free of quoting questions.

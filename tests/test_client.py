@@ -216,8 +216,10 @@ def test_token_with_spaces_is_refused_without_echoing_it() -> None:
 def test_repr_of_client_hides_the_token() -> None:
     client = make_client(lambda r: json_response(200, []), FakeTime())
     assert TOKEN not in repr(client)
-    # Nor its HTTP layer: the headers that carry the token print it masked.
-    assert TOKEN not in repr(client._headers)
+    # Nor its parts: the token lives in its credential, shown by its variable's name only, and
+    # the Authorization header is made per request.
+    assert TOKEN not in repr(client.pool.lanes)
+    assert TOKEN not in repr(vars(client._exchange))
     assert TOKEN not in repr(client._transport)
     run(client.aclose())
 
@@ -818,7 +820,7 @@ def test_hits_inside_a_pause_another_answer_began_do_not_use_up_retries() -> Non
         seen[path] += 1
         if n >= rounds:
             return json_response(200, [{"id": 1}])
-        limiter = client_box[0]._limiter
+        limiter = client_box[0].pool.lanes[0].limiter
         before = limiter.limit_answers
         first = "/a" if n % 2 == 0 else "/b"
         other = "/b" if path == "/a" else "/a"

@@ -333,7 +333,10 @@ def test_reviews_are_collected_per_pull_request_of_the_window(
 def test_a_resume_that_starts_work_first_removes_the_earlier_manifest(tmp_path: Path) -> None:
     settings = replace(SMALL, fault_rate=0.3, fault_kinds=("500",))
     with FakeGitHub(settings).start() as server:
-        config = _config(tmp_path, server, extra_rate_limit={"max_retries": 0})
+        # REST reviews: the wrong token is then first refused by a unit's request, after the
+        # run began to work (through GraphQL, the probe before any work is refused first, and
+        # the data — so the manifest too — stays as it was).
+        config = _config(tmp_path, server, extra_rate_limit={"max_retries": 0}, reviews_via="rest")
         first = _collect(config)
         assert first.exit_code == 3
         manifest = PathManager(config).manifest_path
@@ -624,12 +627,20 @@ def test_a_stop_while_units_are_queued_starts_none_of_them(
     assert progress.get_endpoint("acme/r", "issues").status is CheckpointStatus.PENDING
 
 
-def test_a_repos_reviews_start_as_soon_as_its_pulls_complete(tmp_path: Path) -> None:
+@pytest.mark.parametrize("via", ["rest", "graphql"])
+def test_a_repos_reviews_start_as_soon_as_its_pulls_complete(tmp_path: Path, via: str) -> None:
     # Reviews units are the long ones: started late, they would leave a run waiting on them.
     with FakeGitHub(SMALL).start() as server:
-        _collect(_config(tmp_path, server, max_concurrency=1))
-        targets = [str(entry["target"]) for entry in server.log()]
-    first_reviews = next(i for i, t in enumerate(targets) if "/repo-000/" in t and "/reviews" in t)
+        _collect(_config(tmp_path, server, max_concurrency=1, reviews_via=via))
+        log = server.log()
+    targets = [str(entry["target"]) for entry in log]
+    if via == "rest":
+        first_reviews = next(
+            i for i, t in enumerate(targets) if "/repo-000/" in t and "/reviews" in t
+        )
+    else:  # the first query after the probe (which comes before any repository's request)
+        first_repo = next(i for i, t in enumerate(targets) if "/repos/" in t)
+        first_reviews = next(i for i, t in enumerate(targets) if t == "/graphql" and i > first_repo)
     first_of_next_repo = next(i for i, t in enumerate(targets) if "/repo-001/" in t)
     assert first_reviews < first_of_next_repo
 

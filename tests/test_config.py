@@ -56,7 +56,7 @@ def test_minimal_config_takes_documented_defaults(tmp_path: Path) -> None:
     config = parse(MINIMAL, tmp_path)
     gh = config.github
     assert gh.api_url == "https://api.github.com"
-    assert gh.auth.token_env == "GITHUB_TOKEN"
+    assert gh.auth.token_env == ("GITHUB_TOKEN",)
     assert (gh.discovery.include_forks, gh.discovery.include_archived, gh.discovery.visibility) == (
         False,
         False,
@@ -97,7 +97,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     gh = config.github
     assert gh.api_url == "https://ghe.example.com/api/v3"  # trailing slash dropped
     assert (gh.target.mode, gh.target.name) == ("user", "some-user")
-    assert gh.auth.token_env == "MY_TOKEN"
+    assert gh.auth.token_env == ("MY_TOKEN",)
     assert (gh.discovery.include_forks, gh.discovery.include_archived) == (True, True)
     assert gh.discovery.visibility == "private"
     assert gh.windows.year == 2024

@@ -106,7 +106,7 @@ def test_a_primary_limit_without_rate_headers_is_waited_out_not_taken_for_a_refu
 ) -> None:
     settings = FakeSettings(
         repos=3, pulls=10, issues=10, issue_comments=20, review_comments=10, commits=30,
-        forks=(), archived=(), token=TEST_TOKEN, rate_headers=False, rate_limit=25,
+        forks=(), archived=(), token=TEST_TOKEN, rate_headers=False, rate_limit=12,
         rate_window=1.0,
     )  # fmt: skip
     with FakeGitHub(settings).start() as server:

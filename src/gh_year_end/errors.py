@@ -268,8 +268,16 @@ class RateLimitExhausted(RetryableError):
     """A rate limit that could not be waited out within the retry budget."""
 
 
+class QueryTooHeavy(TransientError):
+    """GitHub gave up on a GraphQL query (502/504): the caller asks for less, then again."""
+
+
 class PermanentError(GitHubError):
     """Trying the same request again will not help."""
+
+
+class GraphQLRefused(PermanentError):
+    """GitHub's GraphQL API answered a query with errors that say it will not be answered."""
 
 
 class Unavailable(PermanentError):

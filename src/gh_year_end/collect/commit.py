@@ -21,7 +21,7 @@ from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.loops import LoopGuard
 from gh_year_end.collect.plan import Unit
 from gh_year_end.errors import DataFileMismatch
-from gh_year_end.github.client import Page
+from gh_year_end.github.answers import PageMeta
 from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
 from gh_year_end.storage.jsonl import SOURCE_REST, JSONLWriter
 from gh_year_end.storage.manifest import digest_file
@@ -31,7 +31,7 @@ from gh_year_end.storage.manifest import digest_file
 class Step:
     """One fetched page of a unit, filtered, and the checkpoint state it commits."""
 
-    page: Page | None  # None: a parent gone since it was listed (no records)
+    meta: PageMeta | None  # the answer's; None: a parent gone since it was listed (no records)
     page_no: int
     kept: list[dict[str, Any]]
     records_before: int
@@ -108,7 +108,7 @@ class Committer:
         unit = state.unit
         # The in-progress mark goes first: it must never land on top of this page's commit.
         writer = await state.opening
-        request_id = step.page.meta.request_id if step.page is not None else None
+        request_id = step.meta.request_id if step.meta is not None else None
         checkpoint = self.ctx.checkpoint
 
         def commit() -> int:
@@ -161,9 +161,9 @@ class Committer:
         future.result()
         self.ctx.tally.pages += 1
         self.ctx.tally.records += len(step.kept)
-        meta = step.page.meta if step.page is not None else None
-        if meta is not None and meta.rate is not None:
-            self.ctx.events.rate(meta.rate.remaining, meta.rate.limit, meta.rate.reset)
+        budget = self.ctx.api.rate_state  # every credential's REST budget, added up
+        if budget is not None:
+            self.ctx.events.rate(budget.remaining, budget.limit, budget.reset)
 
     async def last(self, state: Running, step: Step) -> None:
         """Begin the unit's last commit and let a tail end the unit: the worker moves on."""

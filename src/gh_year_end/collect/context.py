@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from gh_year_end.collect.events import EventSink
 from gh_year_end.config import Config
+from gh_year_end.config.model import ReviewsVia
 from gh_year_end.endpoints import Window
 from gh_year_end.github.client import RestClient
 from gh_year_end.signals import StopSignal
@@ -56,6 +57,9 @@ class RunContext:
     """Files of the units that completed in this run, hashed then for the manifest."""
     client: RestClient | None = None
     executor: ThreadPoolExecutor | None = None
+    reviews_via: ReviewsVia = "rest"
+    """How this run reads reviews: ``collection.reviews_via``, unless GraphQL turned out to be
+    unavailable (see :func:`~.reviews_api.choose_reviews_api`)."""
 
     @property
     def window(self) -> Window:

@@ -1,10 +1,6 @@
-"""How a unit's list is walked: one :class:`Pager` per transport of the endpoint table.
-
-A pager decides; it does no I/O. :meth:`Pager.first` says what to ask for first (None: nothing
-left to ask — the unit only needs marking complete); :meth:`Pager.advance` takes the page that
-came back and says which of its records are new, what the checkpoint commits with it (the URL to
-continue from, the typed cursor) and what to ask for next (None: that page is the last). The
-loop that fetches the next page while the current one commits exists once, in ``unit.py``.
+"""How a unit's list is walked: one pager per transport of the endpoint table (the protocol they
+share is in :mod:`.paging`). The loop that fetches the next page while the current one commits
+exists once, in ``unit.py``.
 
 - :class:`ListPager` — Link rel="next" page after page (issues, commits).
 - :class:`KeysetPager` — sorted by update time ascending: continue from the last record's
@@ -13,93 +9,30 @@ loop that fetches the next page while the current one commits exists once, in ``
   ends with one more pass from the front down to the moment it began, for what moved meanwhile.
 - :class:`PerParentPager` — one list per parent record (reviews: per collected pull request);
   a parent gone since it was listed (404) has nothing to collect.
+- :class:`~.review_batches.ReviewBatchPager` — reviews through GraphQL, a hundred pull requests
+  per query (``collection.reviews_via: graphql``, the default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from urllib.parse import urlencode
 
+from gh_year_end.collect.paging import Advance, Pager, Request, new_records, request
+from gh_year_end.collect.review_batches import ReviewBatchPager
 from gh_year_end.endpoints import Endpoint, Transport, Window, parse_time
 from gh_year_end.github.client import Page
+from gh_year_end.github.reviews_graphql import BatchAnswer
 from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
 
 #: GitHub's clock and ours may disagree: the catch-up pass reaches this much further back.
 CLOCK_SLACK: Final = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Request:
-    """One page to ask for: a path under api_url or an absolute next link, its query, and how
-    to read the answer."""
-
-    url: str
-    params: Mapping[str, str] | None = None
-    key: str = "id"
-    """Every record must carry a string or number here (else the answer is retried)."""
-    empty_on_409: bool = False
-    """A 409 (the commits of an empty repository) is an empty last page."""
-    gone_is_empty: bool = False
-    """A 404 means the parent record is gone: an empty last page, not a failure."""
-
-
-def request(
-    ep: Endpoint, url: str, params: Mapping[str, str] | None = None, *, gone_is_empty: bool = False
-) -> Request:
-    """A request of endpoint ``ep``'s list."""
-    return Request(url, params, ep.record_id, ep.empty_on_409, gone_is_empty)
-
-
-@dataclass(frozen=True)
-class Advance:
-    """What a page means for its unit."""
-
-    kept: list[dict[str, Any]]
-    """Its records that belong to the window and are not in the unit's file yet."""
-    next: Request | None
-    """What to ask for next; None: the unit ends with this page."""
-    resume_url: str | None
-    """What the checkpoint commits as the URL to continue from (None: from the cursor)."""
-    cursor: Cursor
-    new_pass: bool = False
-    """The next request starts another walk over a list (loop detection starts again)."""
-
-
-class Pager(Protocol):
-    """Walks one unit's list; see the module docstring."""
-
-    def first(self) -> Request | None:
-        """The first request of this run (None: nothing left to ask)."""
-        ...
-
-    def advance(self, page: Page | None) -> Advance:
-        """Take the page that came back (None: a parent gone, for a per-parent pager)."""
-        ...
-
-
 def _with_query(path: str, params: Mapping[str, str]) -> str:
     return f"{path}?{urlencode(params)}"
-
-
-def new_records(
-    records: list[dict[str, Any]], ep: Endpoint, window: Window, seen: set[Any]
-) -> list[dict[str, Any]]:
-    """The records that belong to the window and are not in the unit's file yet (``seen`` —
-    the ids already written — grows with them: a list that shifts between pages repeats some)."""
-    kept: list[dict[str, Any]] = []
-    for record in records:
-        if not ep.keep(record, window):
-            continue
-        key = record.get(ep.record_id)
-        if key is not None:
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append(record)
-    return kept
 
 
 def _ends_before(records: list[dict[str, Any]], moment: str) -> bool:
@@ -146,9 +79,9 @@ class ListPager(_Walk):
         """See :class:`Pager`."""
         return self.start()
 
-    def advance(self, page: Page | None) -> Advance:
+    def advance(self, page: Page | BatchAnswer | None) -> Advance:
         """See :class:`Pager`."""
-        assert page is not None  # a repo-wide list has no parent to lose
+        assert isinstance(page, Page)  # a repo-wide list has no parent to lose
         self.pages += 1
         kept = new_records(page.records, self.ep, self.window, self.seen)
         nxt = self.next_url(page)
@@ -206,9 +139,9 @@ class CatchUpPager(_Walk):
         """See :class:`Pager`."""
         return self.start()
 
-    def advance(self, page: Page | None) -> Advance:
+    def advance(self, page: Page | BatchAnswer | None) -> Advance:
         """See :class:`Pager`."""
-        assert page is not None
+        assert isinstance(page, Page)
         self.pages += 1
         ep, cursor = self.ep, self.cursor
         kept = new_records(page.records, ep, self.window, self.seen)
@@ -244,8 +177,16 @@ class PerParentPager:
     ) -> None:
         self.repo, self.ep, self.window, self.seen = repo, ep, window, seen
         self.parents = parents
-        self.index = progress.cursor.pr_index or 0
+        cursor = progress.cursor
+        self.index = cursor.pr_index or 0
         self.url = progress.next_url
+        if cursor.continuing:
+            # A GraphQL walk's cursor (reviews_via changed since): the pull requests it was
+            # still continuing are read again from their front; the id check drops repeats.
+            where = {number: i for i, number in enumerate(parents)}
+            first = min((where[n] for n, _ in cursor.continuing if n in where), default=None)
+            if first is not None and first < self.index:
+                self.index, self.url = first, None
 
     def _request(self) -> Request | None:
         if self.index >= len(self.parents):
@@ -259,8 +200,9 @@ class PerParentPager:
         """See :class:`Pager`."""
         return self._request()
 
-    def advance(self, page: Page | None) -> Advance:
+    def advance(self, page: Page | BatchAnswer | None) -> Advance:
         """See :class:`Pager`."""
+        assert not isinstance(page, BatchAnswer)
         kept = new_records(page.records, self.ep, self.window, self.seen) if page else []
         new_pass = page is None or page.next_url is None
         if new_pass:
@@ -279,11 +221,17 @@ def pager_for(
     *,
     parents: list[int] | None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    via_graphql: str | None = None,
 ) -> Pager:
-    """The pager of the endpoint's transport (``parents``: a per-parent endpoint's parents)."""
+    """The pager of the endpoint's transport (``parents``: a per-parent endpoint's parents;
+    ``via_graphql``: the API URL when reviews are read through GraphQL)."""
     if ep.transport is Transport.PER_PARENT:
         if parents is None:
             raise ValueError(f"{ep.name} needs the numbers of its parents")
+        if via_graphql is not None:
+            return ReviewBatchPager(
+                repo, ep, window, progress, seen, parents=parents, api_url=via_graphql
+            )
         return PerParentPager(repo, ep, window, progress, seen, parents=parents)
     if ep.transport is Transport.CATCH_UP:
         return CatchUpPager(repo, ep, window, progress, seen, now=now)

@@ -22,6 +22,7 @@ from gh_year_end.collect.discovery import check_target, first_contact, run_disco
 from gh_year_end.collect.events import CollectResult, EventSink
 from gh_year_end.collect.finish import finish
 from gh_year_end.collect.plan import nothing_to_do, plan_units, select
+from gh_year_end.collect.reviews_api import choose_reviews_api
 from gh_year_end.collect.scheduler import Scheduler
 from gh_year_end.collect.start import (
     StartDecision,
@@ -32,8 +33,8 @@ from gh_year_end.collect.start import (
 )
 from gh_year_end.config import Config
 from gh_year_end.errors import Interrupted, StorageError
+from gh_year_end.github.auth import check_credentials
 from gh_year_end.github.client import RestClient
-from gh_year_end.github.tokens import resolve_token
 from gh_year_end.signals import StopSignal
 from gh_year_end.storage.atomic import ensure_dir
 from gh_year_end.storage.checkpoint import CheckpointManager
@@ -80,13 +81,14 @@ def run_collect(
     CheckpointCorrupt, AuthenticationFailed, TargetNotFound, StorageError, Interrupted.
     """
     # The token is checked before anything is touched: no token, no lock, no request.
-    resolve_token(config.github.auth.token_env, environ)
+    check_credentials(config, environ)
     open_client = functools.partial(
         RestClient.from_config,
         config,
         environ=environ,
         transport=transport,
         on_wait=events.waiting,
+        on_warning=lambda text: events.message(f"warning: {text}"),
     )
     return asyncio.run(
         _run(
@@ -140,6 +142,7 @@ async def _run(
                 checkpoint.create_new(config)
             async with open_client() as client:
                 ctx.client = client
+                await first_contact(client.check_accounts(), config)
                 if decision.kind == "start_over":
                     if decision.removes_data:
                         # Check first, remove last: a rejected token or a wrong target must
@@ -159,6 +162,7 @@ async def _run(
                         retry_failed=request.retry_failed,
                         from_repo=request.from_repo,
                     )
+                    ctx.reviews_via = await choose_reviews_api(ctx, client, selection)
                     await Scheduler(ctx).run(selection, units)
                 return finish(ctx, units, client=client, already=False)
     finally:

@@ -21,18 +21,21 @@ import orjson
 
 from gh_year_end.collect.commit import Committer, Running, Step, close_writer, opened
 from gh_year_end.collect.context import RunContext
-from gh_year_end.collect.pagers import Pager, Request, pager_for
+from gh_year_end.collect.pagers import pager_for
+from gh_year_end.collect.paging import Pager, Request
 from gh_year_end.collect.plan import Unit
 from gh_year_end.errors import (
     Blocked,
     DataFileMismatch,
     GitHubError,
     PermanentError,
+    QueryTooHeavy,
     Unavailable,
     UnsafeName,
     is_unavailability,
 )
 from gh_year_end.github.client import Page
+from gh_year_end.github.reviews_graphql import BatchAnswer, ReviewBatch
 from gh_year_end.storage.checkpoint import CheckpointStatus, EndpointProgress
 from gh_year_end.storage.jsonl import committed_size, mismatch
 
@@ -122,6 +125,7 @@ class UnitRunner:
             start.progress,
             start.seen,
             parents=start.parents,
+            via_graphql=ctx.api.api_url if ctx.reviews_via == "graphql" else None,
         )
         handed_off = False
         try:
@@ -168,7 +172,10 @@ class UnitRunner:
         page_no = state.progress.last_page_written
         records = state.progress.records_collected
         while True:
-            if page is not None:
+            if isinstance(page, BatchAnswer):
+                state.answered = True
+                state.visited.arrived(page.batch.key)
+            elif page is not None:
                 state.answered = True
                 state.visited.arrived(page.meta.url)
             page_no += 1
@@ -176,13 +183,14 @@ class UnitRunner:
             if advance.new_pass:
                 state.visited.clear()  # another list, or the same one from its front again
             step = Step(
-                page,
+                page.meta if page is not None else None,
                 page_no,
                 advance.kept,
                 records,
                 advance.resume_url,
                 advance.cursor,
                 complete=advance.next is None,
+                source=advance.source,
             )
             if advance.next is None:
                 await self.committer.last(state, step)
@@ -192,8 +200,10 @@ class UnitRunner:
                 records = await self.committer.commit(state, step)
                 page = await ahead
 
-    async def _fetch(self, request: Request) -> Page | None:
+    async def _fetch(self, request: Request) -> Page | BatchAnswer | None:
         """One page; None for a parent gone since it was listed (it has nothing to collect)."""
+        if request.graphql is not None:
+            return await self._query(request.graphql)
         try:
             return await self.ctx.api.get_page(
                 request.url, request.params, empty_on_409=request.empty_on_409, key=request.key
@@ -202,6 +212,22 @@ class UnitRunner:
             if request.gone_is_empty:
                 return None
             raise
+
+    async def _query(self, batch: ReviewBatch) -> BatchAnswer:
+        """One GraphQL batch; a batch GitHub gives up on (502/504) is halved and asked again —
+        at one pull request, it is retried as any request is."""
+        while True:
+            smaller = batch.halved()
+            try:
+                answer = await self.ctx.api.graphql(
+                    batch.document, batch.variables, shrinkable=smaller is not None
+                )
+            except QueryTooHeavy:
+                if smaller is None:
+                    raise
+                batch = smaller
+                continue
+            return BatchAnswer(batch, answer)
 
     def _ahead(self, fetch: Callable[[], Coroutine[Any, Any, T]]) -> asyncio.Future[T]:
         """Start the next request now; when the run is stopping it never starts (cancelled)."""

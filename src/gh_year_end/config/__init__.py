@@ -9,6 +9,7 @@ from __future__ import annotations
 from gh_year_end.config.load import load_config
 from gh_year_end.config.model import (
     DEFAULT_API_URL,
+    AppAuthConfig,
     AuthConfig,
     CollectionConfig,
     Config,
@@ -32,6 +33,7 @@ __all__ = [
     "IGNORED",
     "LAST_YEAR",
     "MAX_CONFIG_BYTES",
+    "AppAuthConfig",
     "AuthConfig",
     "CollectionConfig",
     "Config",

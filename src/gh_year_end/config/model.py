@@ -32,10 +32,32 @@ class TargetConfig:
 
 
 @dataclass(frozen=True)
-class AuthConfig:
-    """Where the token comes from (its value is never stored here)."""
+class AppAuthConfig:
+    """One GitHub App installation to authenticate as (the key itself is never stored here)."""
 
-    token_env: str = "GITHUB_TOKEN"  # noqa: S105 — the variable's name, not a token
+    app_id: str
+    """The App's id (or client id): the ``iss`` of its JSON web tokens."""
+    private_key_file: Path | None = None
+    private_key_env: str | None = None
+    """Exactly one of the two says where the App's private key (PEM) is."""
+    installation_id: int | None = None
+    """None: found through GET /orgs/{org}/installation (or /users/{user}/installation)."""
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Where the credentials come from (their values are never stored here).
+
+    ``token_env``: the variables holding tokens — one, or several for a pool of credentials the
+    user controls; a single variable falls back to GH_TOKEN as the gh CLI does. ``apps``: GitHub
+    App installations. When apps are configured and ``token_env`` is not, no token is used.
+    """
+
+    token_env: tuple[str, ...] = ("GITHUB_TOKEN",)
+    apps: tuple[AppAuthConfig, ...] = ()
+
+
+ReviewsVia = Literal["graphql", "rest"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +119,10 @@ class CollectionConfig:
     """The `collection:` section."""
 
     enable: EnableConfig = field(default_factory=EnableConfig)
+    reviews_via: ReviewsVia = "graphql"
+    """How reviews are read: GitHub's GraphQL API (the reviews of 100 pull requests per query,
+    records in REST's shape) or REST (one request per pull request). Not part of the dataset:
+    both give the same records."""
 
 
 @dataclass(frozen=True)

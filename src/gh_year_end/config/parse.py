@@ -7,13 +7,14 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import yaml
 
 from gh_year_end.config.model import (
     DEFAULT_API_URL,
+    AppAuthConfig,
     AuthConfig,
     CollectionConfig,
     Config,
@@ -21,6 +22,7 @@ from gh_year_end.config.model import (
     EnableConfig,
     GitHubConfig,
     RateLimitConfig,
+    ReviewsVia,
     StorageConfig,
     TargetConfig,
     Visibility,
@@ -73,13 +75,7 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
 
     api_url = _api_url(reader, reader.text(gh, "api_url", "github.api_url", DEFAULT_API_URL))
 
-    auth_d = reader.section(gh, "auth")
-    token_env = reader.text(auth_d, "token_env", "github.auth.token_env", "GITHUB_TOKEN")
-    if not ENV_RE.match(token_env):
-        raise reader.fail(
-            "github.auth.token_env",
-            f"'{token_env}' is not an environment variable name — name the variable, not the token",
-        )
+    auth = _auth(reader, reader.section(gh, "auth"), cwd)
 
     disc_d = reader.section(gh, "discovery")
     discovery = DiscoveryConfig(
@@ -145,13 +141,100 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
             target=TargetConfig(mode="org" if mode == "org" else "user", name=name),
             windows=windows,
             api_url=api_url,
-            auth=AuthConfig(token_env=token_env),
+            auth=auth,
             discovery=discovery,
         ),
         rate_limit=rate_limit,
-        collection=CollectionConfig(enable=enable),
+        collection=CollectionConfig(
+            enable=enable,
+            reviews_via=_reviews_via(
+                reader.choice(
+                    coll_d, "reviews_via", "collection.reviews_via", "graphql", ("graphql", "rest")
+                )
+            ),
+        ),
         storage=StorageConfig(root=root),
     )
+
+
+_APP_KEYS: Final = ("app_id", "private_key_file", "private_key_env", "installation_id")
+
+
+def _auth(reader: Reader, auth: Mapping[str, Any], cwd: Path | None) -> AuthConfig:
+    """github.auth: token variables (one or a list) and GitHub Apps (one or a list)."""
+    apps = _apps(reader, auth.get("app"), cwd)
+    raw = auth.get("token_env")
+    if raw is None:
+        names: tuple[str, ...] = () if apps else ("GITHUB_TOKEN",)
+    elif isinstance(raw, list):
+        if not raw:
+            raise reader.fail("github.auth.token_env", "must name at least one variable")
+        names = tuple(
+            _env_name(reader, item, f"github.auth.token_env[{i}]") for i, item in enumerate(raw)
+        )
+    else:
+        names = (_env_name(reader, raw, "github.auth.token_env"),)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise reader.fail("github.auth.token_env", f"names {repeated[0]} twice")
+    return AuthConfig(token_env=names, apps=apps)
+
+
+def _env_name(reader: Reader, value: object, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise reader.fail(path, f"must be an environment variable name, got {kind_of(value)}")
+    name = value.strip()
+    if not ENV_RE.match(name):
+        raise reader.fail(
+            path, f"'{name}' is not an environment variable name — name the variable, not the token"
+        )
+    return name
+
+
+def _apps(reader: Reader, raw: object, cwd: Path | None) -> tuple[AppAuthConfig, ...]:
+    """github.auth.app: one mapping, or a list of them."""
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    apps: list[AppAuthConfig] = []
+    for i, item in enumerate(items):
+        path = f"github.auth.app[{i}]" if isinstance(raw, list) else "github.auth.app"
+        if not isinstance(item, Mapping):
+            raise reader.fail(
+                path,
+                "must be a mapping (app_id, and private_key_file or private_key_env), "
+                f"got {kind_of(item)}",
+            )
+        reader.check_keys(item, dict.fromkeys(_APP_KEYS), path)
+        app_id = item.get("app_id")
+        if isinstance(app_id, bool) or not isinstance(app_id, int | str) or not str(app_id).strip():
+            raise reader.fail(
+                f"{path}.app_id", f"must be the App's id or client id, got {kind_of(app_id)}"
+            )
+        key_file, key_env = item.get("private_key_file"), item.get("private_key_env")
+        if (key_file is None) == (key_env is None):
+            raise reader.fail(path, "needs exactly one of private_key_file and private_key_env")
+        file_path: Path | None = None
+        if key_file is not None:
+            text = reader.text(item, "private_key_file", f"{path}.private_key_file", None)
+            file_path = Path(text).expanduser()
+            if not file_path.is_absolute():
+                file_path = (cwd or Path.cwd()) / file_path
+        env = _env_name(reader, key_env, f"{path}.private_key_env") if key_env is not None else None
+        installation = item.get("installation_id")
+        if installation is not None and (
+            isinstance(installation, bool) or not isinstance(installation, int) or installation < 1
+        ):
+            raise reader.fail(
+                f"{path}.installation_id",
+                f"must be a positive whole number, got {kind_of(installation)}",
+            )
+        apps.append(AppAuthConfig(str(app_id).strip(), file_path, env, installation))
+    return tuple(apps)
+
+
+def _reviews_via(value: str) -> ReviewsVia:
+    return "rest" if value == "rest" else "graphql"
 
 
 def _storage_root(reader: Reader, storage: Mapping[str, Any], cwd: Path | None) -> Path:

@@ -27,7 +27,7 @@ SCHEMA: Final[dict[str, Any]] = {
     "github": {
         "api_url": None,
         "target": {"mode": None, "name": None},
-        "auth": {"token_env": None},
+        "auth": {"token_env": None, "app": None},
         "discovery": {"include_forks": None, "include_archived": None, "visibility": None},
         "windows": {"year": None, "since": None, "until": None},
     },
@@ -50,6 +50,7 @@ SCHEMA: Final[dict[str, Any]] = {
     },
     "collection": {
         "enable": {**dict.fromkeys(SWITCHES), "hygiene": IGNORED},
+        "reviews_via": None,
         "commits": IGNORED,
         "hygiene": IGNORED,
     },

@@ -38,6 +38,10 @@ class ApiOrigin:
         self.check(url, "next link")
         return url
 
+    def holds(self, url: str) -> bool:
+        """Whether absolute ``url`` is of api_url's origin."""
+        return origin_of(url) == self._origin
+
     def check(self, url: str, what: str) -> None:
         """ForeignNextLink unless ``url`` (a ``what``: next link, redirect) is of api_url's
         origin. The refused URL is shown without credentials."""

@@ -55,6 +55,10 @@ ANNOUNCE_AFTER_SECONDS: Final = 3.0
 POINTS_WINDOW_SECONDS: Final = 60.0
 #: The resource GitHub's REST endpoints (all those ghye reads) are counted against.
 CORE: Final = "core"
+#: The resource GraphQL queries are counted against (in points, apart from REST's requests).
+GRAPHQL: Final = "graphql"
+#: GitHub's secondary limit on GraphQL points per minute (REST's is rate_limit.points_per_minute).
+GRAPHQL_POINTS_PER_MINUTE: Final = 2000
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -198,16 +202,27 @@ def classify_limit(
     return None
 
 
-class Limiter:
-    """The gate every request passes, shared by all workers of one client.
+def announce(on_wait: OnWait | None, reason: str, seconds: float) -> None:
+    """Tell the display (and the log) about a wait worth a countdown (longer than ~3 s)."""
+    if seconds <= ANNOUNCE_AFTER_SECONDS:
+        return
+    logger.info("waiting %.0f s: %s", seconds, reason)
+    if on_wait is not None:
+        on_wait(reason, seconds)
 
-    * at most ``max_concurrency`` requests in flight — as many as GitHub's secondary limits
-      tolerate, found by :class:`~.concurrency.AdaptiveGate` (slow start, then halving on a new
-      secondary-limit episode and growing back one at a time);
-    * a sliding one-minute points budget (a GET costs 1) that never delays a run below it;
-    * a global pause (primary reset, secondary wait, budget) that every worker honours;
-    * when a resource's remaining budget minus the requests in flight reaches zero, a pause until
-      its reset (+ margin) instead of running into a 403.
+
+class Limiter:
+    """The gate every request of one credential passes (GitHub's limits are per credential).
+
+    * at most ``max_concurrency`` requests in flight, REST and GraphQL together — as many as
+      GitHub's secondary limits tolerate, found by :class:`~.concurrency.AdaptiveGate` (slow
+      start, then halving on a new secondary-limit episode and growing back one at a time);
+    * a sliding one-minute points budget per resource (a GET costs 1; GraphQL has its own)
+      that never delays a run below it;
+    * a pause every request honours (a secondary limit), and a pause per resource (its primary
+      budget used up: REST's ``core`` spent does not stop GraphQL, nor the other way round);
+    * when a resource's remaining budget minus its requests in flight reaches zero, a pause
+      until its reset (+ margin) instead of running into a 403.
     """
 
     def __init__(
@@ -231,9 +246,11 @@ class Limiter:
         self._sleep = sleep
         self._on_wait = on_wait
         self._resource = resource
-        self._sent: deque[float] = deque()
+        self._sent: dict[str, deque[float]] = {}
         self._pause_until = 0.0
+        self._resource_pause: dict[str, float] = {}
         self._in_flight = 0
+        self._resource_in_flight: dict[str, int] = {}
         self._secondary_repeat = 0
         self._secondary_until = 0.0
         # resource → (raw reset as GitHub sent it, state with a sane reset)
@@ -268,14 +285,44 @@ class Limiter:
 
     # --- the gate ------------------------------------------------------------------------
 
-    async def acquire(self, points: int = 1) -> None:
+    @property
+    def has_slot(self) -> bool:
+        """Whether a request could take a slot in flight without waiting."""
+        return self._gate.held < self._gate.allowance
+
+    def ready_in(self, resource: str = CORE, points: int = 1) -> float:
+        """Seconds before a request for ``resource`` could be sent (0: now) as far as pauses
+        and budgets go — asked without changing anything (the pool compares credentials)."""
+        now = self._clock()
+        wait = max(self._pause_until, self._resource_pause.get(resource, 0.0)) - now
+        exhausted = self._exhausted_until(resource, now)
+        if exhausted is not None:
+            wait = max(wait, exhausted - now)
+        sent = self._sent.get(resource)
+        if sent:
+            horizon = now - POINTS_WINDOW_SECONDS
+            recent = sum(1 for moment in sent if moment > horizon)
+            if recent + points > self._points_limit(resource):
+                wait = max(wait, sent[-self._points_limit(resource)] + POINTS_WINDOW_SECONDS - now)
+        return max(wait, 0.0)
+
+    def headroom(self, resource: str = CORE) -> float:
+        """What the known budget of ``resource`` still allows beyond the requests in flight
+        (infinite while GitHub has not said)."""
+        entry = self._states.get(resource)
+        if entry is None:
+            return math.inf
+        return entry[1].remaining - self._resource_in_flight.get(resource, 0)
+
+    async def acquire(self, points: int = 1, resource: str | None = None) -> None:
         """Wait for a slot, the end of any pause, primary budget and points budget; then count
-        the request as in flight. Pair with :meth:`release`."""
+        the request as in flight. Pair with :meth:`release` (given the same ``resource``)."""
+        resource = resource or self._resource
         await self._gate.take()
         try:
             while True:
                 now = self._clock()
-                wait = self._wait_needed(now, points)
+                wait = self._wait_needed(now, points, resource)
                 if wait <= 0.0:
                     break
                 await self._sleep(wait)
@@ -283,40 +330,64 @@ class Limiter:
             self._gate.give()
             raise
         self._in_flight += 1
+        self._resource_in_flight[resource] = self._resource_in_flight.get(resource, 0) + 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        sent = self._sent.setdefault(resource, deque())
         for _ in range(points):
-            self._sent.append(now)
+            sent.append(now)
 
-    def release(self, state: RateLimitState | None = None) -> RateLimitState | None:
+    def release(
+        self, state: RateLimitState | None = None, resource: str | None = None
+    ) -> RateLimitState | None:
         """Mark one request answered, folding in the rate state its response carried.
 
         Returns that state with a sane reset (None if the response carried none). The state is
         folded in before the request stops counting as in flight, so the budget is never
         over-estimated in between.
         """
+        resource = resource or self._resource
         sane = self.observe(state) if state is not None else None
         self._in_flight -= 1
+        self._resource_in_flight[resource] -= 1
         self._gate.give()
         return sane
 
-    def _wait_needed(self, now: float, points: int) -> float:
+    def _points_limit(self, resource: str) -> int:
+        return GRAPHQL_POINTS_PER_MINUTE if resource == GRAPHQL else self._ppm
+
+    def _exhausted_until(self, resource: str, now: float) -> float | None:
+        """The reset (+ margin) of ``resource`` when its budget minus the requests in flight is
+        spent; None while there is budget (or GitHub has not said)."""
+        entry = self._states.get(resource)
+        if entry is None:
+            return None
+        st = entry[1]
+        if now < st.reset and st.remaining - self._resource_in_flight.get(resource, 0) <= 0:
+            return st.reset + self._margin
+        return None
+
+    def _wait_needed(self, now: float, points: int, resource: str) -> float:
         if self._pause_until > now:
             return self._pause_until - now
-        entry = self._states.get(self._resource)
-        if entry is not None:
-            st = entry[1]
-            if now < st.reset and st.remaining - self._in_flight <= 0:
-                self.pause(
-                    st.reset + self._margin,
-                    f"primary rate limit ({st.resource}) used up until its reset",
-                    now=now,
-                )
-                return self._pause_until - now
-        sent = self._sent
+        paused = self._resource_pause.get(resource, 0.0)
+        if paused > now:
+            return paused - now
+        exhausted = self._exhausted_until(resource, now)
+        if exhausted is not None:
+            self.pause(
+                exhausted,
+                f"primary rate limit ({resource}) used up until its reset",
+                now=now,
+                resource=resource,
+            )
+            return exhausted - now
+        sent = self._sent.get(resource)
+        if not sent:
+            return 0.0
         horizon = now - POINTS_WINDOW_SECONDS
         while sent and sent[0] <= horizon:
             sent.popleft()
-        if len(sent) + points > self._ppm and sent:
+        if len(sent) + points > self._points_limit(resource) and sent:
             # The oldest point leaving the window frees room; the loop re-checks after.
             self.pause(sent[0] + POINTS_WINDOW_SECONDS, "points-per-minute budget", now=now)
             return max(self._pause_until - now, 0.0)
@@ -348,23 +419,26 @@ class Limiter:
             self._states[state.resource] = (raw, sane)
         return sane
 
-    def pause(self, until: float, reason: str, *, now: float | None = None) -> None:
-        """Make every worker wait until ``until`` (epoch); announced when longer than ~3 s."""
+    def pause(
+        self, until: float, reason: str, *, now: float | None = None, resource: str | None = None
+    ) -> None:
+        """Make every request (or, given ``resource``, those of that resource: its primary
+        budget is spent) wait until ``until`` (epoch); announced when longer than ~3 s."""
         if now is None:
             now = self._clock()
-        if until <= self._pause_until or until <= now:
+        current = self._pause_until if resource is None else self._resource_pause.get(resource, 0)
+        if until <= current or until <= now:
             return
-        self.paused_seconds += until - max(self._pause_until, now)
-        self._pause_until = until
+        self.paused_seconds += until - max(current, now)
+        if resource is None:
+            self._pause_until = until
+        else:
+            self._resource_pause[resource] = until
         self.announce(reason, until - now)
 
     def announce(self, reason: str, seconds: float) -> None:
         """Tell the display (and the log) about a wait worth a countdown."""
-        if seconds <= ANNOUNCE_AFTER_SECONDS:
-            return
-        logger.info("waiting %.0f s: %s", seconds, reason)
-        if self._on_wait is not None:
-            self._on_wait(reason, seconds)
+        announce(self._on_wait, reason, seconds)
 
     def secondary_hit(
         self, now: float, retry_after: float | None, min_wait: float, *, shared: bool = False

@@ -23,8 +23,11 @@ from gh_year_end.github.links import without_credentials
 from gh_year_end.github.ratelimit import (
     ANNOUNCE_AFTER_SECONDS,
     CORE,
+    GRAPHQL,
     Limiter,
+    OnWait,
     RateLimitState,
+    announce,
     backoff_delay,
     classify_limit,
     parse_retry_after,
@@ -48,6 +51,7 @@ class Tries:
     limit_hits: int = 0  # rate-limit answers that began or renewed a pause
     shared_hits: int = 0  # rate-limit answers in an episode another request's answer began
     redirects: int = 0
+    renewals: int = 0  # 401s after which the credential renewed itself
 
 
 class Retrier:
@@ -56,14 +60,14 @@ class Retrier:
     def __init__(
         self,
         rate: RateLimitConfig,
-        limiter: Limiter,
         *,
         sleep: Callable[[float], Awaitable[None]],
         clock: Callable[[], float],
         rng: random.Random,
         scrub: Callable[[str], str],
+        on_wait: OnWait | None = None,
     ) -> None:
-        self._rate, self._limiter = rate, limiter
+        self._rate, self._on_wait = rate, on_wait
         self._sleep, self._clock, self._rng, self._scrub = sleep, clock, rng, scrub
         self.retries = 0
         self.rate_limit_hits = 0
@@ -109,7 +113,7 @@ class Retrier:
         self.backoff_seconds += delay
         reason = self._scrub(f"{what}; retry {attempt + 1} of {retries}")
         if delay > ANNOUNCE_AFTER_SECONDS:
-            self._limiter.announce(reason, delay)
+            announce(self._on_wait, reason, delay)
         else:
             logger.debug("%s in %.1f s", reason, delay)
         await self._sleep(delay)
@@ -136,6 +140,7 @@ class Retrier:
         *,
         shown: str,
         shared: bool,
+        limiter: Limiter,
     ) -> bool:
         """For a 403/429: if it is a rate limit, pause every worker and return True.
 
@@ -151,21 +156,12 @@ class Retrier:
         if kind is None:
             return False
         self.rate_limit_hits += 1
-        limiter = self._limiter
         limiter.limit_answers += 1
         if shared and tries.shared_hits < SHARED_LIMIT_HITS:
             tries.shared_hits += 1
         else:
             tries.limit_hits += 1
-        if tries.limit_hits > RATE_LIMIT_RETRIES:
-            self._raise(
-                RateLimitExhausted,
-                f"GitHub's {kind} rate limit still refused {shown} after {RATE_LIMIT_RETRIES} "
-                f"waits ({status} {message}) — another client may share the token; run "
-                "`ghye resume` later",
-                response,
-                shown,
-            )
+        self._check_spent(tries, kind, f"{status} {message}", response, shown)
         if kind == "secondary":
             self.secondary_hits += 1
             wait = limiter.secondary_hit(
@@ -190,8 +186,51 @@ class Retrier:
             until,
             f"primary rate limit ({resource}) used up ({status}); waiting for its reset",
             now=now,
+            resource=resource,
         )
         return True
+
+    def graphql_rate_limited(
+        self,
+        response: httpx.Response,
+        rate: RateLimitState | None,
+        tries: Tries,
+        *,
+        shown: str,
+        limiter: Limiter,
+    ) -> None:
+        """A 200 whose errors hold RATE_LIMITED: the GraphQL budget is spent — its requests
+        wait for its reset (REST's go on), or RateLimitExhausted once the waits are spent."""
+        now = self._clock()
+        self.rate_limit_hits += 1
+        limiter.limit_answers += 1
+        tries.limit_hits += 1
+        self._check_spent(tries, "primary", "RATE_LIMITED", response, shown)
+        if rate is not None:
+            until = max(rate.reset, now) + self._rate.reset_margin_seconds
+        else:
+            until = now + secondary_wait(
+                self._rate.secondary_min_wait_seconds, max(tries.limit_hits - 1, 0)
+            )
+        limiter.pause(
+            until,
+            "primary rate limit (graphql) used up; waiting for its reset",
+            now=now,
+            resource=GRAPHQL,
+        )
+
+    def _check_spent(
+        self, tries: Tries, kind: str, answer: str, response: httpx.Response, shown: str
+    ) -> None:
+        if tries.limit_hits > RATE_LIMIT_RETRIES:
+            self._raise(
+                RateLimitExhausted,
+                f"GitHub's {kind} rate limit still refused {shown} after {RATE_LIMIT_RETRIES} "
+                f"waits ({answer}) — another client may share the credential; run "
+                "`ghye resume` later",
+                response,
+                shown,
+            )
 
     def _raise(
         self, cls: type[GitHubError], message: str, response: httpx.Response, shown: str

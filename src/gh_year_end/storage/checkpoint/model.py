@@ -40,7 +40,11 @@ class Cursor(msgspec.Struct, omit_defaults=True):
     catch_up_from: str | None = None
     """Catch-up pager, in its last pass from the front: read down to this moment."""
     pr_index: int | None = None
-    """Per-parent pager (reviews): the index, in the committed pulls file, of the next parent."""
+    """Per-parent pagers (reviews): the index, in the committed pulls file, of the next parent
+    (through GraphQL: the next one never asked for)."""
+    continuing: tuple[tuple[int, str], ...] = ()
+    """Reviews through GraphQL: the pull requests whose reviews continue past those committed,
+    as (number, the GraphQL cursor to continue after)."""
 
 
 class EndpointProgress(msgspec.Struct, omit_defaults=True):
