@@ -10,6 +10,8 @@ Rows (each is also a script of its own in bench/, with more detail):
     d  ratelimit_run.py 100 requests / 10 s, 300 pages: elapsed / 30 s, errors      <= 1.05x, 0
     e  memory.py        peak RSS at 500,000+ records, and vs 50,000                 <= 150 MB, flat
     f  status_speed.py  ghye status on a 10,000-repo checkpoint                     < 1 s
+    g  quota.py         requests per dataset, reviews through GraphQL vs REST       <= 0.35x,
+                        (16-repo org, 2025 window), the two datasets compared        identical
 
 Everything talks to the fake GitHub on 127.0.0.1. Takes about 6 minutes on 2 idle cores (up to
 ~10 when other work shares the machine).
@@ -40,6 +42,7 @@ import latency
 import memory
 import orjson
 import overhead
+import quota
 import ratelimit_run
 import status_speed
 
@@ -209,6 +212,28 @@ def _measured(m: Any) -> dict[str, float]:
     }
 
 
+def row_g() -> Row:
+    """Requests per dataset: reviews through GraphQL vs REST, datasets compared."""
+    r = quota.run()
+    rest, graphql = r.total("rest"), r.total("graphql")
+    return Row(
+        "g",
+        "requests per dataset (16 repos, 2025)",
+        f"{graphql} / {rest} requests = {r.ratio:.2f}x ({r.by_endpoint['rest'].get('reviews', 0)}"
+        f" REST reviews requests -> {r.by_endpoint['graphql'].get('graphql', 0)} GraphQL queries,"
+        f" {r.graphql_points} points); {r.records:,} records, {len(r.differences)} differences",
+        f"<= {quota.GOAL}x, identical",
+        r.met,
+        details={
+            "by_endpoint": r.by_endpoint,
+            "graphql_points": r.graphql_points,
+            "records": r.records,
+            "differences": r.differences[:50],
+            "ratio": r.ratio,
+        },
+    )
+
+
 ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "a": ("overhead vs bare httpx loop", row_a),
     "b": ("page commit, 10,000 vs 10 repos", row_b),
@@ -216,6 +241,7 @@ ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "d": ("rate limit (100 / 10 s, 300 pages)", row_d),
     "e": ("peak RSS, 500k+ records (vs 50k)", row_e),
     "f": ("ghye status, 10,000 repos", row_f),
+    "g": ("requests per dataset (16 repos, 2025)", row_g),
 }
 
 

@@ -26,6 +26,7 @@ from gh_year_end.github.reviews_graphql import (
     USER_FIELDS,
     BatchAnswer,
     ReviewBatch,
+    ReviewQuery,
     rest_review,
     rest_user,
 )
@@ -50,6 +51,9 @@ def _documents() -> list[str]:
         ReviewBatch("acme", "web", ((1, None),)).document,
         ReviewBatch("acme", "web", ((1, "Y3Vyc29yOnYyOpHOAAAB"), (2, None))).document,
         ReviewBatch("acme", "web", tuple((n, None) for n in range(1, MAX_BATCH + 1))).document,
+        ReviewQuery(
+            tuple(ReviewBatch("acme", f"r{i}", ((1, None), (2, "x"))) for i in range(50))
+        ).document,
         PROBE,
     ]
 
@@ -80,11 +84,34 @@ def test_a_reviews_id_comes_from_full_database_id_since_database_id_cannot_hold_
 def test_a_batch_asks_each_pull_request_once_and_continues_only_those_with_a_cursor() -> None:
     batch = ReviewBatch("acme", "web", ((5, "abc"), (9, None)))
     assert "p5: pullRequest(number: 5)" in batch.document
-    assert "reviews(first: 100, after: $a5)" in batch.document
+    assert "reviews(first: 100, after: $a0_5)" in batch.document
     assert "p9: pullRequest(number: 9) {\n      reviews(first: 100)" in batch.document
-    assert batch.variables == {"owner": "acme", "name": "web", "a5": "abc"}
+    assert batch.variables == {"o0": "acme", "n0": "web", "a0_5": "abc"}
     assert batch.halved() == ReviewBatch("acme", "web", ((5, "abc"),))
     assert ReviewBatch("acme", "web", ((5, None),)).halved() is None
+
+
+def test_one_query_holds_several_repositories_and_each_gets_its_own_answer() -> None:
+    web = ReviewBatch("acme", "web", ((1, None),))
+    api = ReviewBatch("acme", "api", ((7, "c7"),))
+    query = ReviewQuery((web, api))
+    assert github_problems(query.document) == []
+    assert query.size == 2
+    assert query.variables == {"o0": "acme", "n0": "web", "o1": "acme", "n1": "api", "a1_7": "c7"}
+    meta = PageMeta(200, f"{API}/graphql", None, None)
+    answer = GraphQLAnswer(
+        {"r0": {"p1": None}, "r1": {"p7": {"reviews": {}}}},
+        (
+            GraphQLError("NOT_FOUND", "gone", ("r0", "p1")),
+            GraphQLError(None, "whole query", ()),
+        ),
+        meta,
+    )
+    first, second = query.split(answer)
+    assert first.data == {"repository": {"p1": None}}
+    assert [e.path for e in first.errors] == [("repository", "p1"), ()]
+    assert second.data == {"repository": {"p7": {"reviews": {}}}}
+    assert [e.message for e in second.errors] == ["whole query"]
 
 
 # --- the REST shape ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gh_year_end.collect.events import EventSink
+from gh_year_end.collect.review_queries import ReviewQueries
 from gh_year_end.config import Config
 from gh_year_end.config.model import ReviewsVia
 from gh_year_end.endpoints import Window
@@ -60,6 +61,8 @@ class RunContext:
     reviews_via: ReviewsVia = "rest"
     """How this run reads reviews: ``collection.reviews_via``, unless GraphQL turned out to be
     unavailable (see :func:`~.reviews_api.choose_reviews_api`)."""
+    review_queries: ReviewQueries | None = None
+    """Through GraphQL: the queries the reviews units share."""
 
     @property
     def window(self) -> Window:

@@ -22,6 +22,7 @@ from gh_year_end.collect.discovery import check_target, first_contact, run_disco
 from gh_year_end.collect.events import CollectResult, EventSink
 from gh_year_end.collect.finish import finish
 from gh_year_end.collect.plan import nothing_to_do, plan_units, select
+from gh_year_end.collect.review_queries import ReviewQueries
 from gh_year_end.collect.reviews_api import choose_reviews_api
 from gh_year_end.collect.scheduler import Scheduler
 from gh_year_end.collect.start import (
@@ -163,7 +164,13 @@ async def _run(
                         from_repo=request.from_repo,
                     )
                     ctx.reviews_via = await choose_reviews_api(ctx, client, selection)
-                    await Scheduler(ctx).run(selection, units)
+                    if ctx.reviews_via == "graphql":
+                        ctx.review_queries = ReviewQueries(client)
+                    try:
+                        await Scheduler(ctx).run(selection, units)
+                    finally:
+                        if ctx.review_queries is not None:
+                            await ctx.review_queries.aclose()
                 return finish(ctx, units, client=client, already=False)
     finally:
         if install_signals:

@@ -16,6 +16,7 @@ import asyncio
 import itertools
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Final
 
 from gh_year_end.collect.commit import Committer
 from gh_year_end.collect.context import RunContext
@@ -24,6 +25,9 @@ from gh_year_end.collect.unit import Gone, UnitRunner
 
 # Queue ranks: a unit whose parent just completed, a unit in plan order, the end of the work.
 _PARENT_DONE, _PLAN_ORDER, _LAST = 0, 1, 2
+#: Reviews units through GraphQL running at once beside the workers (each mostly waits for a
+#: shared query; a hundred pull requests fill one).
+LIGHT_UNITS: Final = 100
 
 
 class Scheduler:
@@ -42,6 +46,8 @@ class Scheduler:
         self.probing: dict[str, Unit] = {}  # repo → the unit asking first
         self.parked: dict[str, list[Planned]] = {}
         self.gone: dict[str, Gone] = {}
+        self.lights: set[asyncio.Task[None]] = set()
+        self.light_slots = asyncio.Semaphore(LIGHT_UNITS)
         self.committer = Committer(ctx, on_unit_ended=self._unit_ended, on_fatal=self._fatal)
         self.runner = UnitRunner(
             ctx, self.committer, on_answer=self._repo_answered, on_gone=self._repo_gone
@@ -92,12 +98,15 @@ class Scheduler:
                 and not all(w.done() for w in workers)
             ):
                 await asyncio.wait([stopper, *workers], return_when=asyncio.FIRST_COMPLETED)
+            if self.lights and self.fatal is None and not ctx.stop.event.is_set():
+                # The workers ended when nothing was outstanding: light units have ended too.
+                await asyncio.gather(*self.lights, return_exceptions=True)
         finally:
             try:
                 stopper.cancel()
-                for worker in workers:
-                    worker.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
+                for task in (*workers, *self.lights):
+                    task.cancel()
+                await asyncio.gather(*workers, *self.lights, return_exceptions=True)
                 # Units whose last commit is still running end (or fail) before we go on, and
                 # the writers of units stopped while opening get closed.
                 await asyncio.gather(
@@ -113,35 +122,49 @@ class Scheduler:
             _, _, item = await self.queue.get()
             if item is None or self.ctx.stop.event.is_set():
                 return  # stopping: no unit starts
-            unit, repo = item.unit, item.unit.repo
-            if repo not in self.answered and repo not in self.gone:
-                if repo in self.probing:
-                    self.parked.setdefault(repo, []).append(item)
-                    continue
-                self.probing[repo] = unit
-            try:
-                gone = self.gone.get(repo)
-                if gone is not None:
-                    await self.committer.fail(
-                        unit,
-                        gone.reason,
-                        retryable=False,
-                        unavailable=True,
-                        http_status=gone.status,
-                        cut_tail=True,
-                    )
-                    await self._unit_ended(unit)
-                elif not await self.runner.run(unit, item.progress):
-                    await self._unit_ended(unit)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
-                self._fatal(exc)
+            if not await self._run_one(item):
                 return
-            finally:
-                # However the unit ended (usually its first page already did this), the repo's
-                # waiting units may go now: none may wait for ever.
-                self._repo_answered(repo)
+
+    async def _light(self, item: Planned) -> None:
+        """A reviews unit through GraphQL, beside the workers: it mostly waits for a query it
+        shares with the other reviews units running (the limiter still bounds the requests in
+        flight), so it holds no worker, and more of them share each query."""
+        async with self.light_slots:
+            if not self.ctx.stop.event.is_set():
+                await self._run_one(item)
+
+    async def _run_one(self, item: Planned) -> bool:
+        """Run one unit; False when the run must end (a fatal error)."""
+        unit, repo = item.unit, item.unit.repo
+        if repo not in self.answered and repo not in self.gone:
+            if repo in self.probing:
+                self.parked.setdefault(repo, []).append(item)
+                return True
+            self.probing[repo] = unit
+        try:
+            gone = self.gone.get(repo)
+            if gone is not None:
+                await self.committer.fail(
+                    unit,
+                    gone.reason,
+                    retryable=False,
+                    unavailable=True,
+                    http_status=gone.status,
+                    cut_tail=True,
+                )
+                await self._unit_ended(unit)
+            elif not await self.runner.run(unit, item.progress):
+                await self._unit_ended(unit)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 — recorded, then re-raised by run()
+            self._fatal(exc)
+            return False
+        finally:
+            # However the unit ended (usually its first page already did this), the repo's
+            # waiting units may go now: none may wait for ever.
+            self._repo_answered(repo)
+        return True
 
     def _repo_answered(self, repo: str) -> None:
         """The repo's first unit heard back (a page, or an error): its other units may go."""
@@ -168,7 +191,16 @@ class Scheduler:
         self.ctx.stop.event.set()
 
     def _put(self, item: Planned | None, rank: int) -> None:
+        if item is not None and self._is_light(item):
+            task = asyncio.ensure_future(self._light(item))
+            self.lights.add(task)
+            task.add_done_callback(self.lights.discard)
+            return
         self.queue.put_nowait((rank, next(self.arrivals), item))
+
+    def _is_light(self, item: Planned) -> bool:
+        """Whether the unit runs beside the workers: reviews through GraphQL (see _light)."""
+        return self.ctx.review_queries is not None and item.unit.endpoint.name == "reviews"
 
     async def _unit_ended(self, unit: Unit) -> None:
         # The bookkeeping first, synchronously: the units waiting on this one are queued

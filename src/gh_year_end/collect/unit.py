@@ -24,12 +24,12 @@ from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.pagers import pager_for
 from gh_year_end.collect.paging import Pager, Request
 from gh_year_end.collect.plan import Unit
+from gh_year_end.collect.review_batches import ReviewBatchPager
 from gh_year_end.errors import (
     Blocked,
     DataFileMismatch,
     GitHubError,
     PermanentError,
-    QueryTooHeavy,
     Unavailable,
     UnsafeName,
     is_unavailability,
@@ -133,7 +133,12 @@ class UnitRunner:
                 unit.repo, ep.name, start.progress.last_page_written + 1,
                 start.progress.records_collected,
             )  # fmt: skip
-            handed_off = await self._walk(state, pager)
+            queries = ctx.review_queries if isinstance(pager, ReviewBatchPager) else None
+            if queries is not None:
+                with queries.walking():
+                    handed_off = await self._walk(state, pager)
+            else:
+                handed_off = await self._walk(state, pager)
         except DataFileMismatch as exc:
             await opened(state)
             await self.committer.fail(unit, str(exc), retryable=False, unavailable=False)
@@ -214,20 +219,12 @@ class UnitRunner:
             raise
 
     async def _query(self, batch: ReviewBatch) -> BatchAnswer:
-        """One GraphQL batch; a batch GitHub gives up on (502/504) is halved and asked again —
-        at one pull request, it is retried as any request is."""
-        while True:
-            smaller = batch.halved()
-            try:
-                answer = await self.ctx.api.graphql(
-                    batch.document, batch.variables, shrinkable=smaller is not None
-                )
-            except QueryTooHeavy:
-                if smaller is None:
-                    raise
-                batch = smaller
-                continue
-            return BatchAnswer(batch, answer)
+        """One GraphQL batch, in a query it may share with other units' (see
+        :mod:`.review_queries`)."""
+        queries = self.ctx.review_queries
+        if queries is None:
+            raise RuntimeError("reviews through GraphQL without the run's ReviewQueries")
+        return await queries.ask(batch)
 
     def _ahead(self, fetch: Callable[[], Coroutine[Any, Any, T]]) -> asyncio.Future[T]:
         """Start the next request now; when the run is stopping it never starts (cancelled)."""

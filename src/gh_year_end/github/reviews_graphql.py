@@ -21,7 +21,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from gh_year_end.github.answers import PageMeta
-from gh_year_end.github.graphql import GraphQLAnswer
+from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
 
 #: The fields of a PullRequestReview ghye reads (the fragment ``Review`` of every batch query).
 REVIEW_SELECTION: Final = """fragment Review on PullRequestReview {
@@ -53,7 +53,8 @@ REVIEWS_PER_PULL: Final = 100
 
 @dataclass(frozen=True)
 class ReviewBatch:
-    """One query: the reviews of these pull requests (number, cursor to continue after)."""
+    """One repository's part of a query: the reviews of these pull requests (number, cursor to
+    continue after)."""
 
     owner: str
     name: str
@@ -61,39 +62,13 @@ class ReviewBatch:
 
     @property
     def document(self) -> str:
-        """The GraphQL document (validated against GitHub's schema in the tests)."""
-        params = ["$owner: String!", "$name: String!"]
-        fields: list[str] = []
-        for number, after in self.items:
-            paging = f"first: {REVIEWS_PER_PULL}"
-            if after is not None:
-                params.append(f"$a{number}: String!")
-                paging += f", after: $a{number}"
-            fields.append(
-                f"    p{number}: pullRequest(number: {number}) {{\n"
-                f"      reviews({paging}) {{\n"
-                "        pageInfo { hasNextPage endCursor }\n"
-                "        nodes { ...Review }\n"
-                "      }\n"
-                "    }"
-            )
-        return (
-            f"query Reviews({', '.join(params)}) {{\n"
-            "  repository(owner: $owner, name: $name) {\n"
-            + "\n".join(fields)
-            + "\n  }\n}\n"
-            + REVIEW_SELECTION
-            + "\n"
-        )
+        """The batch as a query of its own (validated against GitHub's schema in the tests)."""
+        return ReviewQuery((self,)).document
 
     @property
     def variables(self) -> dict[str, Any]:
-        """The query's variables."""
-        found: dict[str, Any] = {"owner": self.owner, "name": self.name}
-        for number, after in self.items:
-            if after is not None:
-                found[f"a{number}"] = after
-        return found
+        """The variables of :attr:`document`."""
+        return ReviewQuery((self,)).variables
 
     @property
     def key(self) -> str:
@@ -105,6 +80,81 @@ class ReviewBatch:
         if len(self.items) <= 1:
             return None
         return ReviewBatch(self.owner, self.name, self.items[: len(self.items) // 2])
+
+
+@dataclass(frozen=True)
+class ReviewQuery:
+    """One GraphQL query holding the batches of one or more repositories (an alias ``rI`` per
+    repository): a hundred pull requests of twenty small repositories cost one point, as a
+    hundred of one repository do."""
+
+    batches: tuple[ReviewBatch, ...]
+
+    @property
+    def size(self) -> int:
+        """Pull requests asked for."""
+        return sum(len(b.items) for b in self.batches)
+
+    @property
+    def document(self) -> str:
+        """The GraphQL document."""
+        params: list[str] = []
+        blocks: list[str] = []
+        for i, batch in enumerate(self.batches):
+            params += [f"$o{i}: String!", f"$n{i}: String!"]
+            fields: list[str] = []
+            for number, after in batch.items:
+                paging = f"first: {REVIEWS_PER_PULL}"
+                if after is not None:
+                    params.append(f"$a{i}_{number}: String!")
+                    paging += f", after: $a{i}_{number}"
+                fields.append(
+                    f"    p{number}: pullRequest(number: {number}) {{\n"
+                    f"      reviews({paging}) {{\n"
+                    "        pageInfo { hasNextPage endCursor }\n"
+                    "        nodes { ...Review }\n"
+                    "      }\n"
+                    "    }"
+                )
+            blocks.append(
+                f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{\n" + "\n".join(fields) + "\n  }"
+            )
+        return (
+            f"query Reviews({', '.join(params)}) {{\n"
+            + "\n".join(blocks)
+            + "\n}\n"
+            + REVIEW_SELECTION
+            + "\n"
+        )
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The query's variables."""
+        found: dict[str, Any] = {}
+        for i, batch in enumerate(self.batches):
+            found[f"o{i}"], found[f"n{i}"] = batch.owner, batch.name
+            for number, after in batch.items:
+                if after is not None:
+                    found[f"a{i}_{number}"] = after
+        return found
+
+    def split(self, answer: GraphQLAnswer) -> list[GraphQLAnswer]:
+        """Each batch's part of ``answer``, as if it had been asked alone: its data under
+        ``repository``, its errors' paths starting there; an error of the whole query (no
+        path) belongs to every part."""
+        parts: list[GraphQLAnswer] = []
+        for i in range(len(self.batches)):
+            alias = f"r{i}"
+            data = None if answer.data is None else {"repository": answer.data.get(alias)}
+            errors = tuple(
+                GraphQLError(e.type, e.message, ("repository", *e.path[1:]))
+                if e.path and e.path[0] == alias
+                else e
+                for e in answer.errors
+                if not e.path or e.path[0] == alias
+            )
+            parts.append(GraphQLAnswer(data, errors, answer.meta))
+        return parts
 
 
 @dataclass(frozen=True)
