@@ -49,9 +49,11 @@ def config_text(
     enable: Mapping[str, bool] | None = None,
     discovery: Mapping[str, Any] | None = None,
     reviews_via: str | None = None,
+    auth: Mapping[str, Any] | None = None,
 ) -> str:
     """A ghye YAML config for a fake GitHub at ``api_url`` storing under ``root``
-    (``reviews_via``: None leaves ``collection.reviews_via`` at its default, graphql)."""
+    (``reviews_via``: None leaves ``collection.reviews_via`` at its default, graphql;
+    ``auth``: the ``github.auth`` mapping, by default ``{"token_env": TOKEN_ENV}``)."""
     rate: dict[str, Any] = {
         "max_concurrency": max_concurrency,
         "points_per_minute": 100_000,
@@ -74,7 +76,7 @@ def config_text(
         "github": {
             "api_url": api_url,
             "target": {"mode": mode, "name": owner},
-            "auth": {"token_env": TOKEN_ENV},
+            "auth": dict(auth) if auth is not None else {"token_env": TOKEN_ENV},
             "discovery": disc,
             "windows": {"year": year},
         },

@@ -39,13 +39,25 @@ answer 404, as a GitHub without GraphQL. Stats count GraphQL requests as
 ``by_endpoint["graphql"]`` and the points they spent as ``graphql_points``; each log entry of a
 request with a body carries ``body_digest`` (GraphQL queries all share the target /graphql).
 
+Accounts and a GitHub App: ``tokens`` adds tokens of more accounts (token → login); GitHub's
+limits are per account, so each account has its own "core" and "graphql" windows and its own
+secondary limit, tokens of one login share them, and every answer carries the x-ratelimit-*
+headers of the account that sent it; ``GET /user`` answers the token's account. A GitHub App
+(``app_id``, ``app_public_key``, ``app_installation_id``, ``app_token_lifetime``) is
+authenticated by RS256 JWTs verified as GitHub does, with GitHub's refusals; it finds its
+installation on the owner and exchanges JWTs for installation tokens that expire and share the
+installation's budget (``fake.installation_tokens()`` lists them, for leak checks). See
+:mod:`.accounts` and :mod:`.apps`.
+
 One job per module:
 
 ``settings``  what it serves and how it behaves (each field with its help text)
 ``cli``       the command line, generated from the settings
 ``server``    :class:`FakeGitHub`: lifecycle, and the pipeline every request goes through
 ``wire``      HTTP/1.1: parsing requests, writing answers (whole, or reset/truncated/trickled)
-``limits``    the primary rate windows (REST "core", "graphql") and the secondary limit
+``accounts``  who a token belongs to: user accounts, an App's installation, the anonymous
+``apps``      the GitHub App: JWT verification, installation, installation tokens that expire
+``limits``    per account: the primary rate windows (REST "core", "graphql"), the secondary limit
 ``faults``    fault kinds, which request gets which, what each does to an answer
 ``api``       routes → answers, GitHub's REST semantics
 ``graphql_api`` POST /graphql → answers, GitHub's GraphQL semantics (schema.graphql, resolvers)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal
 from urllib.parse import unquote
 
+from gh_year_end.testing.fakegithub import skeletons
+from gh_year_end.testing.fakegithub.accounts import Account, Accounts, sees_private
 from gh_year_end.testing.fakegithub.data import TOKEN_USER_LOGIN, FakeData, parse_moment
 from gh_year_end.testing.fakegithub.paging import page
 from gh_year_end.testing.fakegithub.records import RecordBuilder, Records
@@ -54,11 +56,14 @@ def _moment(params: Mapping[str, str], key: str) -> float | None:
 class Api:
     """GitHub's REST semantics over :class:`FakeData`."""
 
-    def __init__(self, data: FakeData, records: Records, link_base: str) -> None:
+    def __init__(
+        self, data: FakeData, records: Records, link_base: str, accounts: Accounts | None = None
+    ) -> None:
         self.data = data
         self.records = records
         self.link_base = link_base
         self.spec = data.spec
+        self.accounts = accounts
         self._rows: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
 
     def handle(self, req: Request) -> Response:
@@ -76,11 +81,26 @@ class Api:
     def _route(self, req: Request, parts: list[str]) -> Response:
         spec = self.spec
         owner = spec.owner.lower()
+        caller = req.caller
         match parts:
+            case ["user"] | ["user", "repos"] if caller is not None and (
+                caller.kind == "installation"
+            ):
+                return _integration_refused(parts)
+            case ["user"] if caller is not None and not caller.primary:
+                return json_response(200, self._other(caller), endpoint="user")
             case ["user"]:
                 return json_response(200, self._account(token=True), endpoint="user")
+            case ["user", "repos"] if caller is not None and not caller.primary:
+                # Another account: a member of the org (it lists the org's repos); in user mode
+                # it owns nothing and collaborates on nothing.
+                if spec.mode == "user":
+                    return json_response(200, [], endpoint="repos_list")
+                return self._user_repos(req)
             case ["user", "repos"]:
                 return self._user_repos(req)
+            case ["installation", "repositories"]:
+                return self._installation_repos(req)
             case ["user", uid, "repos"] if uid.isdigit():
                 if int(uid) != self.data.owner_id:
                     return json_response(200, [], endpoint="repos_list")
@@ -91,6 +111,8 @@ class Api:
                 if login.lower() == owner:
                     return self._public_repos(req, f"/user/{self.data.owner_id}/repos")
                 if login.lower() == TOKEN_USER_LOGIN and spec.mode == "org":
+                    return json_response(200, [], endpoint="repos_list")
+                if self._known_user(login) is not None:
                     return json_response(200, [], endpoint="repos_list")
                 return not_found("repos_list")
             case ["orgs", org] if spec.mode == "org" and org.lower() == owner:
@@ -132,7 +154,35 @@ class Api:
             return json_response(200, self._account(token=False), endpoint="users")
         if login.lower() == TOKEN_USER_LOGIN:
             return json_response(200, self._account(token=True), endpoint="users")
+        other = self._known_user(login)
+        if other is not None:
+            return json_response(200, self._other(other), endpoint="users")
         return not_found("users")
+
+    def _known_user(self, login: str) -> Account | None:
+        """A user account of ``tokens`` other than the primary (which the cases above know)."""
+        found = self.accounts.user(login) if self.accounts is not None else None
+        return found if found is not None and not found.primary else None
+
+    def _other(self, account: Account) -> dict[str, Any]:
+        """A user account of ``tokens`` as GET /user (or /users/{login}) shows it."""
+        base = skeletons.account(
+            self.records.api, self.records.html, account.login, account.id, "User"
+        )
+        return {
+            **base,
+            "name": account.login.title(),
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "bio": None,
+            "public_repos": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": "2016-06-06T10:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+        }
 
     def _org(self) -> dict[str, Any]:
         o = self.records.owner()
@@ -199,6 +249,24 @@ class Api:
         repos = [r for r in self.data.repos if not r.private]
         return self._listing(req, repos, "full_name", path)
 
+    def _installation_repos(self, req: Request) -> Response:
+        """GET /installation/repositories: an installation token's repos (all of the owner's:
+        the installation's selection is "all"), a page of them in GitHub's envelope."""
+        if req.caller is not None and req.caller.kind != "installation":
+            return error_response(
+                403,
+                "You must authenticate with an installation access token in order to list "
+                "repositories for an installation.",
+                endpoint="repos_list",
+            )
+        repos = sorted(self.data.repos, key=lambda r: r.full_name.lower())
+        listed = self._page(
+            req, repos, self.records.repository_json, "/installation/repositories", "repos_list"
+        )
+        head = f'{{"total_count":{len(repos)},"repository_selection":"all","repositories":'
+        listed.body = head.encode() + listed.body + b"}"
+        return listed
+
     def _user_repos(self, req: Request) -> Response:
         visibility = _choice(req.params, "visibility", "all", ("all", "public", "private"))
         kind = _choice(req.params, "type", "all", ("all", "owner", "public", "private", "member"))
@@ -219,6 +287,8 @@ class Api:
         name = _endpoint_name(rest)
         if info is None or info.status == 404:
             return not_found(name)
+        if info.private and not sees_private(req.caller, self.spec.mode):
+            return not_found(name)  # GitHub does not tell a private repo from a missing one
         if info.status == 451:
             return error_response(
                 451,
@@ -308,6 +378,22 @@ class Api:
 
 def _any_repo(_info: RepoInfo) -> bool:
     return True
+
+
+def _integration_refused(parts: Sequence[str]) -> Response:
+    """GitHub's answer to an installation token on a route for users only."""
+    anchor = (
+        "get-the-authenticated-user"
+        if parts == ["user"]
+        else ("list-repositories-for-the-authenticated-user")
+    )
+    page = "users/users" if parts == ["user"] else "repos/repos"
+    body = {
+        "message": FORBIDDEN_MESSAGE,
+        "documentation_url": f"{DOCS_URL}/{page}#{anchor}",
+        "status": "403",
+    }
+    return json_response(403, body, endpoint="user" if parts == ["user"] else "repos_list")
 
 
 def _bind(build: RecordBuilder, info: RepoInfo, d: RepoData) -> Callable[[int], str]:

@@ -33,7 +33,12 @@ _GROUPS: Final = {  # section: (title, description)
         "(--forks … --empty) take repo indexes: repo-003 is 3; e.g. 1,7; '' for none.",
     ),
     "server": ("the server", None),
-    "rate limits": ("rate limits", None),
+    "rate limits": ("rate limits", "Every limit is per account: the tokens of one login share it."),
+    "accounts": (
+        "accounts and GitHub App",
+        "Tokens of more accounts, and a GitHub App: JWTs verified with its public key, an\n"
+        "installation on the owner, installation tokens that expire.",
+    ),
     "faults": ("faults", "The fault kinds are listed below."),
 }
 _METAVARS: Final[Mapping[Any, str]] = {int: "N", float: "X", str: "TEXT", datetime: "ISO8601"}

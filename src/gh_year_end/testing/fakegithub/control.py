@@ -50,6 +50,9 @@ class Stats:
         self.secondary_limited = 0
         self.bad_auth = 0
         self.graphql_points = 0  # points spent by GraphQL queries (their count: by_endpoint)
+        self.by_account: Counter[str] = Counter()  # authenticated requests per account label
+        self.app_exchanges = 0  # installation tokens issued (POST …/access_tokens answered 201)
+        self.expired_tokens = 0  # requests refused 401 for an expired installation token
 
     def snapshot(self) -> dict[str, Any]:
         """The /_fake/stats document."""
@@ -67,6 +70,9 @@ class Stats:
                 "faults": dict(self.faults),
                 "bad_auth": self.bad_auth,
                 "graphql_points": self.graphql_points,
+                "by_account": dict(self.by_account),
+                "app_exchanges": self.app_exchanges,
+                "expired_tokens": self.expired_tokens,
             }
 
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
+from gh_year_end.testing.fakegithub.accounts import ANONYMOUS, Account, sees_private
 from gh_year_end.testing.fakegithub.api import FORBIDDEN_MESSAGE
 from gh_year_end.testing.fakegithub.data import (
     BOTS,
@@ -111,6 +113,7 @@ if TYPE_CHECKING:  # graphql-core 3.3's names; 3.2 passes plain dicts where thes
 ENDPOINT: Final = "graphql"
 """The endpoint name of every GraphQL answer (stats ``by_endpoint``, the request log)."""
 RATE_LIMITED_MESSAGE: Final = f"API rate limit exceeded for user ID {TOKEN_USER_ID}."
+"""The primary account's RATE_LIMITED message (each account's names its own id)."""
 TIMEOUT_MESSAGE: Final = (
     "Something went wrong while executing your query. This may be the result of a timeout, or "
     "it could be a GitHub bug. Please include `FAKE:0000:00000000` when reporting this issue."
@@ -189,6 +192,7 @@ class _Context:
     window: Callable[[], dict[str, int]]
     raw_ints: bool
     dry_run: bool
+    private_ok: bool = True  # the caller sees the owner's private repos (accounts.sees_private)
     patches: list[tuple[list[str | int], int]] = field(default_factory=list)
     blanks: list[str] = field(default_factory=list)
 
@@ -332,7 +336,7 @@ def _repository(_root: object, info: Info, **args: Any) -> dict[str, Any] | None
         return None
     owner, name = args["owner"], args["name"]
     repo = ctx.data.find(owner, name)
-    if repo is None or repo.status in (404, 451):
+    if repo is None or repo.status in (404, 451) or (repo.private and not ctx.private_ok):
         raise FieldError(
             f"Could not resolve to a Repository with the name '{owner}/{name}'.", "NOT_FOUND"
         )
@@ -446,9 +450,12 @@ def _search(_root: object, info: Info, **args: Any) -> dict[str, Any]:
     if args["type"] != "ISSUE":
         raise FieldError("the fake GitHub searches issues and pull requests only (type: ISSUE)")
     try:
-        counts["issueCount"] = issue_count(ctx.data, parse_issue_search(args["query"]))
+        search = parse_issue_search(args["query"])
     except SearchError as exc:
         raise FieldError(str(exc)) from None
+    repo = ctx.data.find(search.owner, search.name)
+    if repo is None or not repo.private or ctx.private_ok:  # an unseen repo: nothing found
+        counts["issueCount"] = issue_count(ctx.data, search)
     return counts
 
 
@@ -602,9 +609,11 @@ class GraphQLApi:
         name = payload.get("operationName") or None
         if not isinstance(variables, dict) or not (name is None or isinstance(name, str)):
             return _errors([{"message": "variables must be an object, operationName a string"}])
-        return self._run(query, variables, name)
+        return self._run(query, variables, name, req.caller or ANONYMOUS)
 
-    def _run(self, query: str, variables: dict[str, Any], name: str | None) -> Response:
+    def _run(
+        self, query: str, variables: dict[str, Any], name: str | None, caller: Account
+    ) -> Response:
         schema = self.schema
         try:
             document = parse(query)
@@ -639,8 +648,8 @@ class GraphQLApi:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         dry = _dry_run(schema, operation, fragments, coerced)
-        if not dry and not self.limits.spend_graphql(cost.points):
-            return _errors([{"type": "RATE_LIMITED", "message": RATE_LIMITED_MESSAGE}])
+        if not dry and not self.limits.spend_graphql(cost.points, caller):
+            return _errors([{"type": "RATE_LIMITED", "message": caller.limit_message}])
         if not dry and self.heavy_nodes is not None and cost.nodes > self.heavy_nodes:
             return _answer({"data": None, "errors": [{"message": TIMEOUT_MESSAGE}]}, 502)
         ctx = _Context(
@@ -648,9 +657,10 @@ class GraphQLApi:
             self.records,
             self.actors,
             cost,
-            self.limits.graphql_window,
+            functools.partial(self.limits.graphql_window, caller),
             raw_ints=self.raw_ints,
             dry_run=dry,
+            private_ok=sees_private(caller, self.data.spec.mode),
         )
         result = execute_sync(
             schema, document, context_value=ctx, variable_values=variables, operation_name=name

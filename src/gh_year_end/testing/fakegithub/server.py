@@ -2,13 +2,31 @@
 goes through.
 
 Request pipeline of a data route (anything not under ``/_fake/``), in this order:
-auth (401) → secondary limit (403 + Retry-After) → primary limit (403/429) → fault pick → route
-(a "stuck" fault routes as if ``page`` and ``since`` were not asked) → the fault reshapes the
-answer → x-ratelimit-* headers (unless ``rate_headers`` is off) → the answer is written
+who (the token's account, or 401) → secondary limit (403 + Retry-After) → primary limit
+(403/429) → fault pick → route (a "stuck" fault routes as if ``page`` and ``since`` were not
+asked) → the fault reshapes the answer → x-ratelimit-* headers (unless ``rate_headers`` is
+off) → the answer is written
 ``latency`` (+ ``slow_seconds`` for a "slow" fault) after the request came in — the fake's own
 work counts towards that time — whole, or as the fault says: "reset" drops the connection,
 "truncate" sends half the promised body, "eof" sends a close-delimited head and hangs up,
 "trickle" sends the body one byte every ``trickle_seconds``.
+
+Who: every limit and every x-ratelimit-* header is the account's that sent the request, as on
+GitHub (:mod:`.accounts`, :mod:`.limits`): ``token`` is the primary account's (fake-user, or
+the owner in user mode), each of ``tokens`` its login's — tokens of one login share one budget;
+an installation token of the App (:mod:`.apps`) spends its installation's budget until it
+expires. An unknown token, an expired installation token, a JWT (it is no token) or no
+credential at all is 401 "Bad credentials" (counted ``bad_auth``; an expired one also
+``expired_tokens``), spends nothing and carries the anonymous budget's headers (60 per window;
+an expired installation token's: its installation's).
+The secondary limit counts each account's requests in flight. The App routes (``GET /app``,
+``GET /orgs/{org}/installation``, ``GET /users/{user}/installation``, ``POST
+/app/installations/{id}/access_tokens``) take a JWT instead, verified as GitHub does (a flaw:
+GitHub's 401 or 404 for it, no route, no fault), and then go through the same pipeline on the
+App's own budget. Each log entry names the account (``account``: its login, "installation N",
+"app N") and the credential (``credential``: "token", "tokens[i]", "installation token",
+"jwt", "unknown", "expired installation token"; never the secret); ``stats()["by_account"]``
+counts the authenticated requests per account, ``app_exchanges`` the tokens issued.
 
 GraphQL (``POST /graphql``; with the GHES prefix ``/api/v3``, ``POST /api/graphql``; see
 :func:`graphql_path`) goes through the same pipeline with three differences: the
@@ -38,8 +56,10 @@ from types import TracebackType
 from typing import Any
 
 from gh_year_end.testing.fakegithub import control
+from gh_year_end.testing.fakegithub.accounts import ANONYMOUS, Account, Accounts
 from gh_year_end.testing.fakegithub.api import Api
-from gh_year_end.testing.fakegithub.data import FakeData, Visibility
+from gh_year_end.testing.fakegithub.apps import FakeApp
+from gh_year_end.testing.fakegithub.data import TOKEN_USER_LOGIN, FakeData, Visibility
 from gh_year_end.testing.fakegithub.faults import FaultPicker, faulted_answer
 from gh_year_end.testing.fakegithub.limits import Limits
 from gh_year_end.testing.fakegithub.records import Records
@@ -74,7 +94,12 @@ class FakeGitHub:
         self.data = FakeData(self.settings)
         s = self.settings
         self._stats = control.Stats(s.log_size)
+        self._clock = clock
         self._limits = Limits(s, clock, self._stats)
+        self._accounts = Accounts(
+            s.token, s.tokens, primary_login=s.owner if s.mode == "user" else TOKEN_USER_LOGIN
+        )
+        self._app: FakeApp | None = None
         self._faults = FaultPicker(s.faults, s.fault_rate, s.fault_kinds, s.seed)
         self._seq = 0
         self._api: Api | None = None
@@ -173,6 +198,10 @@ class FakeGitHub:
         """Fail the next ``times`` data requests whose target contains ``match`` with ``kind``."""
         self._faults.inject(kind, match=match, times=times)
 
+    def installation_tokens(self) -> list[str]:
+        """Every installation token the App issued so far (for tests that look for leaks)."""
+        return self._app.issued() if self._app is not None else []
+
     def clear_faults(self) -> None:
         """Forget every injected fault not used up yet (``settings.faults`` stay)."""
         self._faults.clear()
@@ -220,11 +249,13 @@ class FakeGitHub:
                 ready.set()
                 return
             self._port = int(server.sockets[0].getsockname()[1])
-            link_base = self.settings.link_base_url or self.base_url
+            s = self.settings
+            link_base = s.link_base_url or self.base_url
             records = Records(self.data, self.base_url)
-            self._api = Api(self.data, records, link_base)
+            self._api = Api(self.data, records, link_base, self._accounts)
+            self._app = FakeApp(s, self._clock, self._stats, records.owner(), self.base_url)
             if self._graphql_path is not None:
-                self._graphql = _graphql_route(self.data, records, self._limits, self.settings)
+                self._graphql = _graphql_route(self.data, records, self._limits, s)
             self._wire = ResponseWriter(self._port)
             self._loop = loop
             ready.set()
@@ -315,14 +346,20 @@ class FakeGitHub:
         if req.body:  # GraphQL queries share one target: their bodies tell them apart
             entry["body_digest"] = hashlib.sha256(req.body).hexdigest()[:16]
         logged = False
+        account: Account | None = None
         try:
             try:
-                response, fault = self._decide(req, no)
+                response, fault, account, credential = self._decide(req, no)
             except Exception as exc:  # noqa: BLE001 - a bug in the fake answers 500, not a hang
                 traceback.print_exc()
                 response, fault = error_response(500, f"fake GitHub bug: {exc!r}"), None
-            entry["endpoint"] = response.endpoint
-            entry["fault"] = fault
+                account, credential = req.caller, None  # entered, if it got that far
+            entry.update(
+                endpoint=response.endpoint,
+                fault=fault,
+                account=account.label if account is not None else None,
+                credential=credential,
+            )
             s = self.settings
             delay = s.latency + (s.slow_seconds if fault == "slow" else 0.0)
             # The answer leaves ``delay`` after the request came in: the time the fake spent
@@ -355,6 +392,8 @@ class FakeGitHub:
         finally:
             if not logged:
                 self._log(entry)
+            if account is not None:
+                self._limits.leave(account)
             with stats.lock:
                 stats.inflight -= 1
 
@@ -365,26 +404,46 @@ class FakeGitHub:
             self._stats.by_endpoint[str(entry.get("endpoint", "unknown"))] += 1
             self._stats.log.append(entry)
 
-    def _decide(self, req: Request, no: int) -> tuple[Response, str | None]:
-        """Auth → limits → fault → route → the fault reshapes the answer → rate headers.
-        Runs on the loop thread."""
+    def _decide(
+        self, req: Request, no: int
+    ) -> tuple[Response, str | None, Account | None, str | None]:
+        """Who → limits → fault → route → the fault reshapes the answer → rate headers.
+
+        Returns the answer, its fault, the account whose budget it spent (None when refused
+        before one was known) and how the log names the credential. An account returned has a
+        request in flight until the caller hands it to :meth:`Limits.leave`. Runs on the loop
+        thread."""
         limits = self._limits
         graphql = self._graphql_path is not None and req.raw_path == self._graphql_path
-        headers = limits.graphql_headers if graphql else limits.headers
-        if bearer_token(req.headers.get("authorization", "")) != self.settings.token:
-            with self._stats.lock:
-                self._stats.bad_auth += 1
-            docs = {"documentation_url": GRAPHQL_DOCS_URL} if graphql else {}
-            response = error_response(401, "Bad credentials", **docs)
-            response.headers += headers()
-            return response, None
-        refused = limits.admit(req, graphql=graphql)
-        if refused is not None:
-            return refused, None
+        token = bearer_token(req.headers.get("authorization", ""))
         assert self._api is not None
-        route: Route = self._api.handle
-        if graphql:
-            route = self._graphql or _graphql_missing
+        assert self._app is not None
+        route: Route
+        credential: str | None
+        if FakeApp.route_of(req) is not None:
+            refused = self._app.verify(token)
+            if refused is not None:
+                self._count(bad_auth=1)
+                refused.headers += limits.headers(ANONYMOUS)
+                return refused, None, None, "jwt"
+            assert self._app.account is not None  # a JWT it verified: there is an App
+            account, credential = self._app.account, "jwt"
+            route = self._app.handle
+        else:
+            found, credential = self._caller(token, graphql=graphql)
+            if isinstance(found, Response):
+                return found, None, None, credential
+            account = found
+            route = self._api.handle
+            if graphql:
+                route = self._graphql or _graphql_missing
+        req.caller = account
+        limits.enter(account)
+        with self._stats.lock:
+            self._stats.by_account[account.label] += 1
+        refused = limits.admit(req, account, graphql=graphql)
+        if refused is not None:
+            return refused, None, account, credential
         fault = self._faults.pick(req.target, no)
         if fault is None:
             response = route(req)
@@ -392,8 +451,42 @@ class FakeGitHub:
             with self._stats.lock:
                 self._stats.faults[fault] += 1
             response = faulted_answer(fault, req, route)
-        response.headers += headers()
-        return response, fault
+        response.headers += limits.headers(account, graphql=graphql)
+        return response, fault, account, credential
+
+    def _caller(self, token: str | None, *, graphql: bool) -> tuple[Account | Response, str | None]:
+        """The account a data request's token spends, or the 401 refusing it, and how the log
+        names the token (None: there was none).
+
+        The 401 "Bad credentials" refuses an unknown token, an expired installation token, a
+        JWT (no token) and no credential at all; it spends nothing. Its x-ratelimit-* headers
+        are the installation's for an expired installation token (its budget as it stands),
+        else the anonymous budget's. (GitHub has been measured to send none on the 401 for a
+        credential it could not resolve; the fake keeps its every-answer-has-them contract,
+        which its tests rely on, with headers that tell no lie about the credential's budget.)
+        """
+        expired = False
+        if token is not None:
+            static = self._accounts.credential(token)
+            if static is not None:
+                return static.account, static.label
+            assert self._app is not None
+            found = self._app.token_account(token)
+            if isinstance(found, Account):
+                return found, "installation token"
+            expired = found == "expired"
+        self._count(bad_auth=1, expired_tokens=int(expired))
+        docs = {"documentation_url": GRAPHQL_DOCS_URL} if graphql else {}
+        response = error_response(401, "Bad credentials", **docs)
+        whose = self._app.installation if expired and self._app is not None else None
+        response.headers += self._limits.headers(whose or ANONYMOUS, graphql=graphql)
+        label = None if token is None else "expired installation token" if expired else "unknown"
+        return response, label
+
+    def _count(self, *, bad_auth: int = 0, expired_tokens: int = 0) -> None:
+        with self._stats.lock:
+            self._stats.bad_auth += bad_auth
+            self._stats.expired_tokens += expired_tokens
 
     async def _send(
         self,

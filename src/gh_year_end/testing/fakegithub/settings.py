@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final, Literal
 
 from gh_year_end.testing.fakegithub.faults import DEFAULT_FAULT_KINDS, FAULT_KINDS
@@ -121,13 +122,27 @@ def _prefix(text: str) -> str:
     return text.rstrip("/")
 
 
+def _pem(text: str) -> str:
+    """A PEM given on the command line: its text, or the path of the file holding it."""
+    if text.lstrip().startswith("-----BEGIN"):
+        return text
+    try:
+        return Path(text).expanduser().read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read a PEM public key from {text}: {exc}") from None
+
+
+_pem.__name__ = "PEM file"  # argparse names it in its error message
+
+
 @dataclass(frozen=True)
 class FakeSettings(DataSpec):
     """Everything the fake does; the data fields come from :class:`DataSpec`.
 
-    ``rate_limit`` requests per fixed ``rate_window`` seconds (the window starts at the first
-    request; the default is effectively unlimited), answered ``rate_limit_status`` beyond it.
-    ``max_concurrent`` data requests in flight (None: no secondary limit); beyond it 403 with
+    ``rate_limit`` requests per fixed ``rate_window`` seconds per account (the window starts at
+    its first request; the default is effectively unlimited), answered ``rate_limit_status``
+    beyond it. ``max_concurrent`` data requests in flight per account (None: no secondary
+    limit); beyond it 403 with
     ``Retry-After: secondary_retry_after``. ``faults`` maps a data request's number (1-based,
     counted over every request outside ``/_fake/`` since start; ``reset-stats`` does not
     renumber) to a fault kind; ``fault_rate`` draws a fault from ``fault_kinds`` for that share
@@ -141,11 +156,70 @@ class FakeSettings(DataSpec):
     of its own; ``graphql_heavy_nodes`` nodes at most before a query is answered 502 (GitHub's
     answer to a query that timed out); ``graphql_int_overflow`` what an ``Int`` field over
     2^31-1 sends.
+
+    Accounts (:mod:`.accounts`): ``token`` is the primary account's (fake-user; the owner in
+    user mode); ``tokens`` adds tokens of other accounts (token → login; tokens of one login
+    share one budget). Every limit above — both primary windows and ``max_concurrent`` — is
+    per account, and every answer carries its account's x-ratelimit-* headers. GitHub App
+    (:mod:`.apps`): ``app_id`` with ``app_public_key`` (PEM) verifies JWTs on the App routes as
+    GitHub does; ``app_installation_id`` installs it on the owner; its installation tokens live
+    ``app_token_lifetime`` seconds and share the installation's budget.
     """
 
     token: str = field(
         default="fake-token",
-        metadata={"help": "the token it accepts (Bearer or token)", "group": "server"},
+        metadata={
+            "help": "the token it accepts (Bearer or token), of the account fake-user (in user "
+            "mode: of the owner)",
+            "group": "server",
+        },
+    )
+    tokens: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": "more tokens it accepts, each of an account: TOKEN=LOGIN. Tokens of one login "
+            "share its budgets (GitHub's limits are per account); --token's login is fake-user "
+            "(user mode: the owner); in org mode every account is a member, in user mode the "
+            "others see public repos only",
+            "group": "accounts",
+            "metavar": "TOKEN=LOGIN,…",
+        },
+    )
+    app_id: int | None = field(
+        default=None,
+        metadata={
+            "help": "a GitHub App's id: JWT-authenticated GET /orgs/{org}/installation, "
+            "/users/{user}/installation, /app and POST /app/installations/{id}/access_tokens "
+            "(none: no App; every JWT is answered 404 'Integration not found')",
+            "group": "accounts",
+        },
+    )
+    app_public_key: str | None = field(
+        default=None,
+        metadata={
+            "help": "the App's public key (PEM) its JWTs' RS256 signatures are verified with; "
+            "on the command line, the path of a .pem file",
+            "group": "accounts",
+            "parse": _pem,
+            "metavar": "PEM-FILE",
+        },
+    )
+    app_installation_id: int | None = field(
+        default=None,
+        metadata={
+            "help": "the App's installation on the owner; its installation tokens share one "
+            "budget (none: the App is not installed — 404)",
+            "group": "accounts",
+        },
+    )
+    app_token_lifetime: float = field(
+        default=3600.0,
+        metadata={
+            "help": "how long an installation token lives (GitHub: one hour); past it, 401 Bad "
+            "credentials",
+            "group": "accounts",
+            "metavar": "SECONDS",
+        },
     )
     prefix: str = field(
         default="",
@@ -170,7 +244,10 @@ class FakeSettings(DataSpec):
     )
     rate_limit: int = field(
         default=1_000_000,
-        metadata={"help": "primary limit: requests per window", "group": "rate limits"},
+        metadata={
+            "help": "primary limit: requests per window, per account",
+            "group": "rate limits",
+        },
     )
     rate_window: float = field(
         default=3600.0,
@@ -191,7 +268,8 @@ class FakeSettings(DataSpec):
     max_concurrent: int | None = field(
         default=None,
         metadata={
-            "help": "secondary limit: data requests in flight (none: no secondary limit)",
+            "help": "secondary limit: data requests in flight, per account (none: no secondary "
+            "limit)",
             "group": "rate limits",
         },
     )
@@ -274,8 +352,8 @@ class FakeSettings(DataSpec):
     graphql_rate_limit: int = field(
         default=1_000_000,
         metadata={
-            "help": "GraphQL primary limit: points per --rate-window, its own window "
-            "(x-ratelimit-resource: graphql)",
+            "help": "GraphQL primary limit: points per --rate-window, per account, its own "
+            "window (x-ratelimit-resource: graphql)",
             "group": "rate limits",
         },
     )
@@ -304,6 +382,7 @@ class FakeSettings(DataSpec):
             )
         if not self.token:
             raise ValueError("token must not be empty")
+        self._check_accounts()
         if self.rate_limit < 0 or self.rate_window <= 0:
             raise ValueError("rate_limit must be >= 0 and rate_window > 0")
         if self.rate_limit_status not in (403, 429):
@@ -333,3 +412,38 @@ class FakeSettings(DataSpec):
             raise ValueError(
                 f"graphql_int_overflow must be 'raw' or 'error', got {self.graphql_int_overflow!r}"
             )
+
+    def _check_accounts(self) -> None:
+        for text, login in self.tokens.items():
+            if not text or not text.isprintable() or " " in text:
+                raise ValueError(f"tokens: {text!r} is not a token (printable, no spaces)")
+            if text == self.token:
+                raise ValueError("tokens: the token of --token is listed again")
+            if not login or "/" in login or not login.isprintable():
+                raise ValueError(f"tokens: {login!r} is not an account login")
+        if self.app_id is None:
+            if self.app_installation_id is not None or self.app_public_key is not None:
+                raise ValueError("app_installation_id and app_public_key need app_id")
+            return
+        if self.app_id <= 0:
+            raise ValueError(f"app_id must be a positive number, got {self.app_id}")
+        if self.app_public_key is None:
+            raise ValueError("app_id needs app_public_key (the PEM its JWTs are verified with)")
+        if self.app_installation_id is not None and self.app_installation_id <= 0:
+            raise ValueError(
+                f"app_installation_id must be a positive number, got {self.app_installation_id}"
+            )
+        if not self.app_token_lifetime > 0:  # NaN too
+            raise ValueError(f"app_token_lifetime must be > 0, got {self.app_token_lifetime}")
+        # Only here: the fake without an App never loads cryptography.
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey  # noqa: PLC0415
+        from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+            load_pem_public_key,
+        )
+
+        try:
+            key = load_pem_public_key(self.app_public_key.encode())
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"app_public_key is not a PEM public key ({exc})") from None
+        if not isinstance(key, RSAPublicKey):
+            raise ValueError("app_public_key must be an RSA key (GitHub Apps sign with RS256)")

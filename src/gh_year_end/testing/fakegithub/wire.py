@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 if TYPE_CHECKING:
+    from gh_year_end.testing.fakegithub.accounts import Account
     from gh_year_end.testing.fakegithub.paging import Page
 
 DOCS_URL: Final = "https://docs.github.com/rest"
@@ -27,6 +28,7 @@ GRAPHQL_DOCS_URL: Final = "https://docs.github.com/graphql"
 JSON_TYPE: Final = "application/json; charset=utf-8"
 REASONS: Final = {
     200: "OK",
+    201: "Created",
     202: "Accepted",
     204: "No Content",
     400: "Bad Request",
@@ -58,6 +60,7 @@ class Request:
     keep_alive: bool
     body: bytes = b""  # the Content-Length body (a GraphQL query's JSON); set once it is read
     raw_path: str = ""  # the path as sent, prefix included (GHES serves GraphQL outside it)
+    caller: Account | None = None  # whose budget it spends; set once authenticated
 
 
 @dataclass(slots=True)
