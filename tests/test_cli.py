@@ -33,7 +33,7 @@ from gh_year_end.storage.jsonl import JSONLWriter
 from gh_year_end.storage.lock import LockOwner, RunLock, owner_path, read_owner
 from gh_year_end.storage.paths import PathManager
 
-COMMANDS = ("collect", "resume", "status", "reset", "verify", "unlock")
+COMMANDS = ("plan", "collect", "resume", "status", "reset", "verify", "unlock")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -159,6 +159,7 @@ def test_every_command_has_help_text_and_lists_its_options(tmp_path: Path, comma
 @pytest.mark.parametrize(
     ("command", "options"),
     [
+        ("plan", ("--json",)),
         ("collect", ("--force", "--quiet", "--json")),
         ("resume", ("--from-repo", "--retry-failed", "--quiet", "--json")),
         ("status", ("--json", "--watch", "--interval")),

@@ -266,7 +266,7 @@ def test_to_dict_follows_the_documented_schema(config: Config, sample: Clock) ->
     assert set(data) == {
         "schema_version", "generated_at", "target", "window", "checkpoint", "phases",
         "repos", "units", "endpoints", "failures", "lock", "running", "throughput",
-        "eta_seconds", "manifest",
+        "eta_seconds", "eta_basis", "estimate", "manifest",
     }  # fmt: skip
     assert data["generated_at"] == "2026-03-01T13:00:00Z"
     assert data["target"] == {"mode": "org", "name": "acme", "dir": str(report.target_dir)}
@@ -309,8 +309,11 @@ def test_to_dict_follows_the_documented_schema(config: Config, sample: Clock) ->
     assert data["running"] is False
     assert data["throughput"] == {
         "units_per_minute": 6.0, "records_per_minute": 18.0, "basis_units": 4, "span_seconds": 30.0,
+        "pages_per_minute": 4.0,
     }  # fmt: skip
     assert data["eta_seconds"] == 20.0
+    assert data["eta_basis"] == "units"  # no estimate.json: the units' pace
+    assert data["estimate"] is None
     assert data["manifest"] == {"exists": False, "path": None}
 
 

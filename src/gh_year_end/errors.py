@@ -81,7 +81,8 @@ EXIT_TABLE: Final[tuple[tuple[str, str], ...]] = (
         "reason than unavailability, e.g. a next link to another origin or a list that loops), "
         "units skipped by `--from-repo`, repositories refused for unsafe names, nothing readable "
         "at all, a data file that no longer matches its checkpoint or the manifest, a data "
-        "folder not writable (disk full, read-only); `verify` found a problem",
+        "folder not writable (disk full, read-only); `verify` found a problem; `plan` could "
+        "not ask GitHub (unreachable, retries spent)",
     ),
     (
         "4",

@@ -24,6 +24,7 @@ from gh_year_end.cli.progress import open_progress
 from gh_year_end.cli.render import (
     collect_result_json,
     render_collect_result,
+    render_plan,
     render_reset_plan,
     render_reset_result,
     render_start_over,
@@ -177,6 +178,41 @@ def _collect(
     raise typer.Exit(result.exit_code)
 
 
+# --- plan -----------------------------------------------------------------------------------
+
+
+def plan(
+    ctx: typer.Context,
+    *,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Before collecting: what a collect would collect and what it would cost.
+
+    The repositories after the discovery filters, what each holds in the window (pull requests,
+    issues, commits), the requests per endpoint on each budget (REST requests, GraphQL points)
+    — each figure exact or a floor — and how long the credentials' current budgets would make
+    a collect wait for resets. Costs discovery's listing (none when the checkpoint already
+    holds it) and a GraphQL point per 21 repositories; saves estimate.json, which
+    `ghye status` reads its ETA from. Never touches the checkpoint or the data.
+
+    \b
+    Examples:
+      ghye plan
+      ghye plan --json | jq '.requests.total'
+      ghye plan --config config/acme.yaml
+    """
+    runtime = command_runtime(ctx, verbose=verbose)
+    from gh_year_end.manage.plan import build_plan  # noqa: PLC0415
+
+    report = build_plan(runtime.load_config(config), environ=runtime.environ)
+    if as_json:
+        runtime.write_json(report.to_dict())
+    else:
+        render_plan(runtime.stdout(), report)
+
+
 # --- status, reset, verify, unlock ---------------------------------------------------------
 
 
@@ -246,8 +282,9 @@ def reset(
     """Remove collected data so it is collected again.
 
     Without --repo/--endpoint/--failed: the whole target (checkpoint, journal, manifest,
-    repos.jsonl and every raw file). Otherwise the chosen units' JSONL files are removed and the
-    units go back to pending; the manifest is removed (it no longer describes the data).
+    estimate.json, repos.jsonl and every raw file). Otherwise the chosen units' JSONL files are
+    removed and the units go back to pending; the manifest is removed (it no longer describes
+    the data).
     Resetting pulls also resets reviews (they are read from the pulls file).
     Asks first on a terminal; elsewhere needs --yes. Refuses while a collect holds the lock.
 
@@ -347,5 +384,13 @@ def unlock(
     render_unlock_result(runtime.stdout(), result)
 
 
-COMMANDS: tuple[Callable[..., None], ...] = (collect, resume, status, reset, verify, unlock)
+COMMANDS: tuple[Callable[..., None], ...] = (
+    plan,
+    collect,
+    resume,
+    status,
+    reset,
+    verify,
+    unlock,
+)
 """Every command, in the order ``ghye --help`` lists them."""

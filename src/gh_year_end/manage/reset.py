@@ -212,9 +212,11 @@ def _reset_whole(
                 plan, applied=False, removed_files=0, reset_units=0, manifest_removed=False
             )
         manifest_removed = _unlink(paths.manifest_path)
+        # The estimate goes with the manifest: what it expects of each unit describes the plan
+        # being removed (status would otherwise read an ETA from it for the next run's).
+        removed = int(manifest_removed) + _unlink(paths.estimate_path)
         # The checkpoint goes before the data, so a crash midway never leaves a checkpoint
         # that points into removed files.
-        removed = int(manifest_removed)
         for first in (paths.checkpoint_path, paths.journal_path):
             removed += _unlink(first)
         removed += sum(_unlink(path) for path in plan.files)

@@ -8,22 +8,29 @@ I/O, so a 10,000-repo checkpoint reports in well under a second.
 Throughput and ETA come from the checkpoint's own timestamps (each unit records when it last
 changed): the units that *ended* (complete, unavailable or failed) during the
 :data:`RATE_WINDOW` before the last update give the pace — (ended − 1) ÷ (newest − oldest end
-time) — and ETA = units not yet ended (pending + in progress) ÷ that pace. The records of those
-units, over the same span, give an approximate records/minute. Fewer than two recent endings →
-unknown. When no collect is running, both describe the pace of the last run.
+time) units, and the pages and records of those units over the same span. Fewer than two recent
+endings → unknown. When no collect is running, it describes the pace of the last run.
+
+The ETA comes from the estimate when estimate.json matches the checkpoint's dataset (``ghye
+plan`` writes it, and a collect right after discovery): the requests left per resource — each
+unit not ended, its estimated pages less those it committed (:meth:`Estimate.left`) — at the
+recent pages per second, and no sooner than the waits for resets the budgets recorded with the
+estimate impose (less what was committed since). Without one, it is the units not ended ÷ the
+units' pace. ``eta_basis`` says which.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from gh_year_end.collect.events import UnitFailure
 from gh_year_end.config import Config
-from gh_year_end.endpoints import ENDPOINT_NAMES
+from gh_year_end.endpoints import BY_NAME, ENDPOINT_NAMES
 from gh_year_end.errors import NoCheckpoint
 from gh_year_end.storage.atomic import iso_z, utc_now
 from gh_year_end.storage.checkpoint import (
@@ -33,6 +40,9 @@ from gh_year_end.storage.checkpoint import (
 )
 from gh_year_end.storage.lock import HolderState, holder_state, read_owner
 from gh_year_end.storage.paths import PathManager
+
+if TYPE_CHECKING:
+    from gh_year_end.collect.estimate import Estimate, Figure
 
 SCHEMA_VERSION: Final = 1
 RATE_WINDOW: Final = timedelta(minutes=15)
@@ -96,6 +106,22 @@ class Throughput:
     records_per_minute: float | None
     basis_units: int
     span_seconds: float | None
+    pages_per_minute: float | None = None
+
+
+EtaBasis = Literal["estimate", "units"]
+
+
+@dataclass(frozen=True)
+class EstimateLeft:
+    """What the estimate says is left: requests per resource (GraphQL: points), and the waits
+    for resets the budgets it recorded impose (None: no budget recorded)."""
+
+    path: Path
+    written_at: datetime
+    written_by: str
+    requests: dict[str, Figure]
+    wait_seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -123,6 +149,9 @@ class StatusReport:
     throughput: Throughput
     eta_seconds: float | None
     manifest_path: Path | None
+    eta_basis: EtaBasis | None = None
+    """What the ETA was worked out from (None: no ETA)."""
+    estimate: EstimateLeft | None = None
 
     @property
     def running(self) -> bool:
@@ -175,6 +204,8 @@ class StatusReport:
             "running": self.running,
             "throughput": _fields(self.throughput),
             "eta_seconds": self.eta_seconds,
+            "eta_basis": self.eta_basis,
+            "estimate": _estimate_dict(self.estimate),
             "manifest": {
                 "exists": self.manifest_path is not None,
                 "path": str(self.manifest_path) if self.manifest_path is not None else None,
@@ -188,6 +219,21 @@ def _fields(obj: Any) -> dict[str, Any]:
 
 def _iso_or_none(moment: datetime | None) -> str | None:
     return iso_z(moment) if moment is not None else None
+
+
+def _estimate_dict(left: EstimateLeft | None) -> dict[str, Any] | None:
+    if left is None:
+        return None
+    return {
+        "path": str(left.path),
+        "written_at": iso_z(left.written_at),
+        "written_by": left.written_by,
+        "requests_left": {
+            resource: {"requests": figure.requests, "exact": figure.exact}
+            for resource, figure in left.requests.items()
+        },
+        "wait_seconds": left.wait_seconds,
+    }
 
 
 def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> StatusReport:
@@ -218,6 +264,11 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
     created = checkpoint.created_at
     updated = max((m for m in (tally.last_update, created) if m is not None), default=None)
     throughput, eta = _pace(tally, updated)
+    generated_at = clock()
+    basis: EtaBasis | None = "units" if eta is not None else None
+    left = _left(checkpoint, paths, generated_at)
+    if left is not None:
+        eta, basis = _estimate_eta(left, throughput), "estimate"
     lock_state = holder_state(paths.lock_path)
     owner = read_owner(paths.lock_path)
     units = UnitCounts(
@@ -238,7 +289,7 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
         until=config.github.windows.until,
         created_at=created,
         updated_at=updated,
-        generated_at=clock(),
+        generated_at=generated_at,
         current_phase=checkpoint.current_phase,
         phases=tuple((p, checkpoint.is_phase_complete(p)) for p in phase_names),
         config_changed=tuple(checkpoint.changed_keys(config)),
@@ -263,6 +314,8 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
         throughput=throughput,
         eta_seconds=eta,
         manifest_path=paths.manifest_path if paths.manifest_path.is_file() else None,
+        eta_basis=basis if eta is not None else None,
+        estimate=left,
     )
 
 
@@ -311,7 +364,7 @@ class _Tally:
         self.repos_seen = 0
         self.per_endpoint: dict[str, _EndpointTally] = {}
         self.failures: list[UnitFailure] = []
-        self.ended: list[tuple[datetime, int]] = []  # (end time, records) of ended units
+        self.ended: list[tuple[datetime, int, int]] = []  # (end time, records, pages) of ended
         self.others: list[datetime] = []  # last change of the units that have not ended
         self.units = 0
         self.unit_status: dict[str, int] = {}
@@ -339,7 +392,7 @@ class _Tally:
             moment = state.updated_at
             if status is _COMPLETE:
                 if moment is not None:
-                    ended.append((moment, state.records_collected))
+                    ended.append((moment, state.records_collected, state.pages_collected))
                 continue
             if status is _FAILED:
                 ep.unavailable += state.unavailable
@@ -354,7 +407,7 @@ class _Tally:
                     )
                 )
                 if moment is not None:
-                    ended.append((moment, state.records_collected))
+                    ended.append((moment, state.records_collected, state.pages_collected))
             elif moment is not None:
                 self.others.append(moment)
 
@@ -366,7 +419,7 @@ class _Tally:
                 totals[label] += count
         self.unit_status = totals
         self.units = sum(totals.values())
-        moments = [m for m, _ in self.ended]
+        moments = [m for m, _, _ in self.ended]
         moments.extend(self.others)
         self.last_update = max(moments, default=None)
 
@@ -383,28 +436,97 @@ def _pace(tally: _Tally, last_update: datetime | None) -> tuple[Throughput, floa
     if last_update is None:
         return unknown, None
     start = last_update - RATE_WINDOW
-    recent = sorted((m, r) for m, r in tally.ended if m >= start)
+    recent = sorted(entry for entry in tally.ended if entry[0] >= start)
     if len(recent) < 2:
         return unknown, None
     span = (recent[-1][0] - recent[0][0]).total_seconds()
     if span <= 0:
         return unknown, None
     per_second = (len(recent) - 1) / span
-    records = sum(r for _, r in recent[1:])
+    records = sum(r for _, r, _ in recent[1:])
+    pages = sum(p for _, _, p in recent[1:])
     throughput = Throughput(
         units_per_minute=per_second * 60,
         records_per_minute=records / span * 60,
         basis_units=len(recent),
         span_seconds=span,
+        pages_per_minute=pages / span * 60,
     )
     left = tally.unit_status["pending"] + tally.unit_status["in_progress"]
     return throughput, left / per_second
+
+
+def _left(checkpoint: CheckpointManager, paths: PathManager, now: datetime) -> EstimateLeft | None:
+    """What estimate.json says is left, when it is of the checkpoint's dataset."""
+    if not paths.estimate_path.is_file():
+        return None
+    # Imported only when there is an estimate: they import the github package (and httpx),
+    # which status otherwise never needs (a whole `ghye status` process stays quick).
+    from gh_year_end.collect.estimate import Progress, resource_of  # noqa: PLC0415
+    from gh_year_end.collect.estimate_file import read_estimate  # noqa: PLC0415
+    from gh_year_end.github.ratelimit import CORE, GRAPHQL  # noqa: PLC0415
+
+    estimate = read_estimate(paths.estimate_path)
+    if estimate is None or estimate.config_digest != checkpoint.config_digest:
+        return None
+    endpoints = [BY_NAME[e] for e in checkpoint.planned_endpoints() if e in BY_NAME]
+    progress: list[Progress] = []
+    spent = {CORE: 0, GRAPHQL: 0}
+    for repo, state in checkpoint.view_repos():
+        units = state.endpoints
+        for ep in endpoints:
+            unit = units.get(ep.name)
+            if unit is None:
+                progress.append(Progress(repo, ep, ended=False, pages=0))
+                continue
+            spent[resource_of(ep, estimate.reviews_via)] += unit.pages_collected
+            ended = unit.status is _COMPLETE or unit.status is _FAILED
+            more = unit.next_url is not None
+            progress.append(Progress(repo, ep, ended, unit.pages_collected, more))
+    requests = estimate.left(progress)
+    return EstimateLeft(
+        paths.estimate_path,
+        estimate.written_at,
+        estimate.written_by,
+        requests,
+        _budget_wait(estimate, requests, spent, now.timestamp()),
+    )
+
+
+def _budget_wait(
+    estimate: Estimate, requests: dict[str, Figure], spent: dict[str, int], now: float
+) -> float | None:
+    """The longest wait for resets any resource still needs (None: no budget recorded)."""
+    from gh_year_end.collect.estimate import budget_wait  # noqa: PLC0415 — see _left
+
+    waits: list[float] = []
+    for resource, figure in requests.items():
+        recorded = estimate.budgets.get(resource)
+        if not recorded or not figure.requests:
+            continue
+        since = max(0, spent.get(resource, 0) - estimate.spent.get(resource, 0))
+        # What was committed since the estimate came out of the budgets, split evenly.
+        share = math.ceil(since / len(recorded))
+        wait = budget_wait(figure.requests, [b.at(now, share) for b in recorded], now)
+        if wait is not None:
+            waits.append(wait)
+    return max(waits) if waits else None
+
+
+def _estimate_eta(left: EstimateLeft, throughput: Throughput) -> float | None:
+    """Requests left at the recent pages per second, and no sooner than the budgets' waits."""
+    pace = throughput.pages_per_minute
+    if pace is None or pace <= 0:
+        return None
+    total = sum(f.requests for f in left.requests.values())
+    return max(total / (pace / 60), left.wait_seconds or 0.0)
 
 
 __all__ = [
     "RATE_WINDOW",
     "SCHEMA_VERSION",
     "EndpointSummary",
+    "EstimateLeft",
     "LockInfo",
     "RepoCounts",
     "StatusReport",

@@ -8,6 +8,7 @@
         checkpoint.json.lock     the run lock (and checkpoint.json.lock.owner: who holds it)
         manifest.json            written when every unit has ended
         repos.jsonl              the discovered plan
+        estimate.json            what each unit is expected to cost (ghye plan; status's ETA)
         pulls/<owner>__<repo>.jsonl, issues/…, reviews/…, issue_comments/…,
         review_comments/…, commits/…
 """
@@ -87,6 +88,12 @@ class PathManager:
     def repos_path(self) -> Path:
         """repos.jsonl: the discovered repositories."""
         return self.target_dir / "repos.jsonl"
+
+    @property
+    def estimate_path(self) -> Path:
+        """estimate.json: what ``ghye plan`` (or a collect after discovery) expects each unit to
+        cost — ``ghye status`` reads its ETA from it. Not data: no check requires it."""
+        return self.target_dir / "estimate.json"
 
     def endpoint_dir(self, endpoint: str) -> Path:
         """The folder holding one endpoint's files."""

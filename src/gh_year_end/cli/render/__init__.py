@@ -17,12 +17,14 @@ from gh_year_end.cli.render.manage import (
     render_unlock_result,
     render_verify,
 )
+from gh_year_end.cli.render.plan import render_plan
 from gh_year_end.cli.render.status import render_status
 
 __all__ = [
     "collect_result_json",
     "failures_table",
     "render_collect_result",
+    "render_plan",
     "render_reset_plan",
     "render_reset_result",
     "render_start_over",

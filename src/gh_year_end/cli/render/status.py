@@ -14,7 +14,7 @@ from gh_year_end.cli.render.collect import failures_table
 from gh_year_end.cli.render.text import format_duration, iso
 
 if TYPE_CHECKING:
-    from gh_year_end.manage.status import StatusReport
+    from gh_year_end.manage.status import EstimateLeft, StatusReport
 
 
 def render_status(report: StatusReport) -> RenderableType:
@@ -118,6 +118,8 @@ def _throughput_text(report: StatusReport) -> str:
     text = f"{t.units_per_minute:,.1f} units/min"
     if t.records_per_minute is not None:
         text += f", {t.records_per_minute:,.0f} records/min"
+    if t.pages_per_minute is not None:
+        text += f", {t.pages_per_minute:,.0f} pages/min"
     text += f" (from the last {t.basis_units} units ended)"
     return text if report.running else text + "; no collect running"
 
@@ -125,7 +127,26 @@ def _throughput_text(report: StatusReport) -> str:
 def _eta_text(report: StatusReport) -> str:
     if report.units.pending + report.units.in_progress == 0:
         return "nothing left to collect"
+    left = report.estimate
+    basis = (
+        f"from the estimate ({left.written_by}, {iso(left.written_at)}): {_left_text(left)} left"
+        if left is not None
+        else "counted in units: no estimate — `ghye plan` writes one"
+    )
+    if left is not None and left.wait_seconds:
+        basis += f", {format_duration(left.wait_seconds)} of it waiting for rate-limit resets"
     if report.eta_seconds is None:
-        return "unknown"
+        return f"unknown — {basis}" if left is not None else "unknown"
     eta = format_duration(report.eta_seconds)
-    return eta if report.running else f"{eta} at the last run's pace (no collect running)"
+    pace = "" if report.running else " at the last run's pace (no collect running)"
+    return f"{eta}{pace} — {basis}"
+
+
+def _left_text(left: EstimateLeft) -> str:
+    names = {"core": "REST requests", "graphql": "GraphQL points"}
+    parts = [
+        f"{figure.text} {names.get(resource, resource)}"
+        for resource, figure in left.requests.items()
+        if figure.requests
+    ]
+    return ", ".join(parts) or "nothing"
