@@ -12,9 +12,11 @@ Rows (each is also a script of its own in bench/, with more detail):
     f  status_speed.py  ghye status on a 10,000-repo checkpoint                     < 1 s
     g  quota.py         requests per dataset, reviews through GraphQL vs REST       <= 0.35x,
                         (16-repo org, 2025 window), the two datasets compared        identical
+    h  credentials_run.py  one collection with 3 credentials (3 accounts) vs 1,    >= 2.8x, 0
+                        100 requests / 10 s each: throughput ratio, limit errors
 
 Everything talks to the fake GitHub on 127.0.0.1. Takes about 6 minutes on 2 idle cores (up to
-~10 when other work shares the machine).
+~10 when other work shares the machine), and row h about 90 s more.
 Goals are reported, not enforced: the exit status is 0 when every row ran (``--strict``: 1 when
 a goal is missed). Other processes busy on the machine slow rows a, c and f down; the load
 average at the start and the end is printed and stored.
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import commit_cost
+import credentials_run
 import latency
 import memory
 import orjson
@@ -234,6 +237,34 @@ def row_g() -> Row:
     )
 
 
+def row_h() -> Row:
+    """Three credentials of three accounts against one: the same collection, each account
+    allowed 100 requests per 10 s window."""
+    r = credentials_run.measure()
+    one, three = r.one, r.three
+    return Row(
+        "h",
+        "3 credentials vs 1 (100 / 10 s each)",
+        f"{one.elapsed:.1f} s -> {three.elapsed:.1f} s, throughput {r.ratio:.2f}x, "
+        f"{r.errors} limit errors ({three.requests} requests)",
+        f">= {credentials_run.GOAL}x, 0 errors",
+        r.met,
+        details={
+            run_name: {
+                "elapsed": run.elapsed,
+                "requests": run.requests,
+                "throughput": run.throughput,
+                "per_account": run.per_account,
+                "limit_errors_sent_by_fake": run.limit_errors_sent,
+                "limit_errors_received": run.limit_errors_received,
+                "exact": run.exact,
+            }
+            for run_name, run in (("one", one), ("three", three))
+        }
+        | {"ratio": r.ratio, "limit": r.limit, "window": r.window},
+    )
+
+
 ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "a": ("overhead vs bare httpx loop", row_a),
     "b": ("page commit, 10,000 vs 10 repos", row_b),
@@ -242,6 +273,7 @@ ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "e": ("peak RSS, 500k+ records (vs 50k)", row_e),
     "f": ("ghye status, 10,000 repos", row_f),
     "g": ("requests per dataset (16 repos, 2025)", row_g),
+    "h": ("3 credentials vs 1 (100 / 10 s each)", row_h),
 }
 
 

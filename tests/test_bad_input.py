@@ -295,7 +295,8 @@ def test_an_unknown_org_is_a_configuration_error(tmp_path: Path, fake: FakeGitHu
         cli(["collect", "--config", str(config)], cwd=tmp_path),
         2,
         f"error: organization 'nobody' not found at {fake.base_url} (or the token cannot see "
-        "it) — check github.target.name and github.target.mode",
+        "it) — check github.target.name and github.target.mode, and for GitHub Enterprise "
+        "Server that github.api_url ends with /api/v3",
     )
 
 

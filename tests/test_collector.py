@@ -648,3 +648,26 @@ def test_reading_a_units_file_streams_it_line_by_line(tmp_path: Path) -> None:
     records = committed_records(path, len(line) * 3)
     assert not isinstance(records, list)  # a generator: a huge pulls file is never held whole
     assert next(iter(records)) == {"id": 1}
+
+
+@pytest.mark.parametrize(
+    "link",
+    [f"https://evil.example/x?access_token={TEST_TOKEN}", "https://evil.example/x?page=2"],
+)
+def test_a_next_link_to_another_host_or_carrying_the_token_never_reaches_the_checkpoint(
+    tmp_path: Path, link: str
+) -> None:
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[], headers={"link": f'<{link}>; rel="next"'})
+
+    switches = {"pulls": False, "issues": True, "reviews": False, "comments": False,
+                "commits": False}  # fmt: skip
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:9", enable=switches))
+    result = _collect(config, _one_repo_github("/repos/acme/r/issues", serve))
+    assert result.exit_code == 3  # the unit failed: its list leads elsewhere
+    target = PathManager(config).target_dir
+    for path in target.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes()
+            assert b"evil.example/x" not in text, path  # its origin is named, the link is not
+            assert TEST_TOKEN.encode() not in text, path

@@ -49,13 +49,27 @@ class Budgets:
     """A GitHub whose tokens each get ``limit`` requests per 60 s window (per account: tokens
     mapped to one account share it)."""
 
-    def __init__(self, clock: Clock, limit: int, accounts: dict[str, str]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        limit: int,
+        accounts: dict[str, str],
+        limits: dict[str, int] | None = None,
+    ) -> None:
         self.clock, self.limit, self.accounts = clock, limit, accounts
+        self.limits = limits or {}  # per account, where it is not ``limit``
         self.used: Counter[str] = Counter()
         self.reset = NOW + 60
         self.sent: Counter[str] = Counter()
         self.refused = 0
         self.revoked: set[str] = set()
+
+    async def answer(self, request: httpx.Request) -> httpx.Response:
+        """:meth:`handler`, after a few turns of the event loop: requests overlap as on a
+        network."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return self.handler(request)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         token = request.headers["authorization"].removeprefix("Bearer ")
@@ -66,9 +80,10 @@ class Budgets:
             self.used.clear()
             self.reset = self.clock.now + 60
         account = self.accounts[token]
-        remaining = self.limit - self.used[account]
+        limit = self.limits.get(account, self.limit)
+        remaining = limit - self.used[account]
         headers = {
-            "x-ratelimit-limit": str(self.limit),
+            "x-ratelimit-limit": str(limit),
             "x-ratelimit-reset": str(int(self.reset)),
             "x-ratelimit-resource": "core",
         }
@@ -90,7 +105,7 @@ def _client(budgets: Budgets, clock: Clock, tokens: list[str], **rate: Any) -> R
     client = RestClient(
         api_url=API,
         rate=RateLimitConfig(**{**RATE.__dict__, **rate}),
-        transport=httpx.MockTransport(budgets.handler),
+        transport=httpx.MockTransport(budgets.answer),
         sleep=clock.sleep,
         clock=clock.time,
         rng=random.Random(1),
@@ -211,3 +226,57 @@ def test_no_credential_appears_in_a_repr_or_a_message() -> None:
     with pytest.raises(AuthenticationFailed) as caught:
         asyncio.run(_pages(_client(budgets, clock, ["ghp_secret123"]), 1))
     assert "ghp_secret123" not in str(caught.value)
+
+
+def test_a_graphql_answer_whose_resource_header_is_stripped_is_filed_under_graphql() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "4321",
+            "x-ratelimit-reset": str(int(NOW + 600)),
+        }  # no x-ratelimit-resource: a proxy dropped it
+        return httpx.Response(200, content=b'{"data": {"ok": true}}', headers=headers)
+
+    client = RestClient(
+        api_url=API,
+        rate=RATE,
+        transport=httpx.MockTransport(handler),
+        clock=lambda: NOW,
+        credentials=[StaticToken("ghp_one", "TOKEN")],
+    )
+
+    async def go() -> None:
+        async with client:
+            await client.graphql("query { ok }", {})
+
+    asyncio.run(go())
+    assert client.pool.budget("core") is None  # REST's budget is not GraphQL's
+    graphql = client.pool.budget("graphql")
+    assert graphql is not None
+    assert graphql.remaining == 4321
+
+
+async def _concurrently(client: RestClient, count: int) -> None:
+    async with client:
+        await asyncio.gather(
+            *(client.get_page(f"/repos/o/r/issues?page={i}") for i in range(count))
+        )
+
+
+def test_requests_made_together_spread_over_the_credentials() -> None:
+    clock = Clock()
+    tokens = {"ghp_atoken": "alice", "ghp_btoken": "bob", "ghp_ctoken": "carol"}
+    budgets = Budgets(clock, 1000, tokens)
+    asyncio.run(_concurrently(_client(budgets, clock, list(tokens)), 60))
+    assert sum(budgets.sent.values()) == 60
+    assert min(budgets.sent.values()) >= 15  # not piled onto the first one
+
+
+def test_a_nearly_spent_credential_is_left_for_the_ones_with_budget_without_waiting() -> None:
+    clock = Clock()
+    tokens = {"ghp_atoken": "alice", "ghp_btoken": "bob"}
+    budgets = Budgets(clock, 3600, tokens, limits={"alice": 2})
+    asyncio.run(_concurrently(_client(budgets, clock, list(tokens)), 40))
+    assert budgets.refused == 0
+    assert clock.slept == 0.0  # bob's budget carried what alice's could not
+    assert budgets.sent["ghp_atoken"] <= 2 + RATE.max_concurrency  # at most what was in flight

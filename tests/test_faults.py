@@ -23,7 +23,7 @@ import httpx
 import orjson
 import pytest
 
-from gh_year_end.collect.reviews_api import PROBE
+from gh_year_end.collect.review_probe import PROBE
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from harness import (
     SINCE,

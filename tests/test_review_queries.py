@@ -12,7 +12,7 @@ from gh_year_end.collect.review_queries import ReviewQueries
 from gh_year_end.errors import QueryTooHeavy, TransientError
 from gh_year_end.github.answers import PageMeta
 from gh_year_end.github.graphql import GraphQLAnswer
-from gh_year_end.github.reviews_graphql import BatchAnswer, ReviewBatch
+from gh_year_end.github.review_query import BatchAnswer, ReviewBatch
 
 META = PageMeta(200, "https://api.github.com/graphql", None, None)
 
@@ -119,3 +119,29 @@ def test_a_unit_stopped_while_waiting_is_left_out_of_the_query() -> None:
 
     asyncio.run(go())
     assert api.sizes == [2]
+
+
+def test_a_half_that_fails_fails_only_its_own_batches() -> None:
+    class HalfFails(FakeApi):
+        async def graphql(
+            self, document: str, variables: dict[str, Any], *, shrinkable: bool = False
+        ) -> GraphQLAnswer:
+            if "acme" in variables.values() and variables.get("n0") == "broken":
+                self.sizes.append(document.count("pullRequest(number:"))
+                raise TransientError("GitHub answered 500 — gave up")
+            return await super().graphql(document, variables, shrinkable=shrinkable)
+
+    api = HalfFails(heavy=5)
+    queries = ReviewQueries(api, gather_seconds=0.01)  # type: ignore[arg-type]
+
+    async def go() -> list[BaseException | BatchAnswer]:
+        async def one(batch: ReviewBatch) -> BatchAnswer:
+            with queries.walking():
+                return await queries.ask(batch)
+
+        batches = [_batch("fine", 3), _batch("broken", 3)]
+        return list(await asyncio.gather(*(one(b) for b in batches), return_exceptions=True))
+
+    fine, broken = asyncio.run(go())
+    assert isinstance(fine, BatchAnswer)  # answered: the other half's failure is not its own
+    assert isinstance(broken, TransientError)

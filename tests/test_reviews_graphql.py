@@ -13,20 +13,18 @@ from graphql import NoDeprecatedCustomRule, parse, specified_rules, validate
 
 from gh_year_end.collect.pagers import PerParentPager, pager_for
 from gh_year_end.collect.paging import Request
-from gh_year_end.collect.review_batches import ReviewBatchPager
-from gh_year_end.collect.reviews_api import NEEDED_FIELDS, PROBE
+from gh_year_end.collect.review_pager import ReviewBatchPager
+from gh_year_end.collect.review_probe import NEEDED, PROBE
 from gh_year_end.endpoints import BY_NAME, Window
-from gh_year_end.errors import GraphQLRefused, LoopingList, Unavailable
+from gh_year_end.errors import GraphQLRefused, LoopingList, TransientError, Unavailable
 from gh_year_end.github.answers import PageMeta
 from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
-from gh_year_end.github.reviews_graphql import (
-    MAX_BATCH,
+from gh_year_end.github.review_query import MAX_BATCH, BatchAnswer, ReviewBatch, ReviewQuery
+from gh_year_end.github.review_shape import (
+    NOT_SUPPLIED,
     REVIEW_FIELDS,
     REVIEW_SELECTION,
     USER_FIELDS,
-    BatchAnswer,
-    ReviewBatch,
-    ReviewQuery,
     rest_review,
     rest_user,
 )
@@ -74,7 +72,7 @@ def test_a_reviews_id_comes_from_full_database_id_since_database_id_cannot_hold_
     fields = review.fields  # type: ignore[attr-defined]
     assert fields["databaseId"].deprecation_reason  # GitHub deprecated it: an Int, 32 bits
     assert str(fields["fullDatabaseId"].type) == "BigInt"
-    assert "fullDatabaseId" in NEEDED_FIELDS
+    assert "fullDatabaseId" in NEEDED["PullRequestReview"]
     assert not re.search(r"^\s*databaseId\b", REVIEW_SELECTION.split("author", 1)[0], re.M)
     # A BigInt arrives as a string: today's review ids are past 2**31.
     node = _node(5_000_000_123)
@@ -189,6 +187,9 @@ def test_the_docs_show_the_mapping_table_the_code_applies() -> None:
     text = DOCS.read_text(encoding="utf-8")
     for key, source in (*REVIEW_FIELDS, *USER_FIELDS):
         assert f"| `{key}` | {source} |" in text, key
+    flat = " ".join(text.split())
+    for what, why in NOT_SUPPLIED:
+        assert f"**{what}**: {why}" in flat.replace("`", ""), what
 
 
 # --- the pager ----------------------------------------------------------------------------------
@@ -354,3 +355,34 @@ def test_switching_apis_between_runs_rereads_only_the_pull_request_left_half_don
     )  # fmt: skip
     asked = _batch(graphql.first())
     assert asked.items == ((2, None), (3, None))
+
+
+def test_an_error_inside_a_pull_requests_reviews_refuses_the_batch_not_a_field() -> None:
+    pager = _pager([1])
+    first = _batch(pager.first())
+    answer = _answer(
+        first,
+        {1: [1001]},
+        errors=(GraphQLError("FORBIDDEN", "no", ("repository", "p1", "reviews", "nodes", 0)),),
+    )
+    answer.answer.data["repository"]["p1"]["reviews"]["nodes"][0]["author"] = None  # type: ignore[index]
+    with pytest.raises(GraphQLRefused, match=r"FORBIDDEN at repository\.p1\.reviews\.nodes\.0"):
+        pager.advance(answer)
+
+
+def test_a_null_review_is_an_odd_answer_asked_again_never_a_record_dropped() -> None:
+    pager = _pager([1])
+    first = _batch(pager.first())
+    answer = _answer(first, {1: [1001]})
+    answer.answer.data["repository"]["p1"]["reviews"]["nodes"].append(None)  # type: ignore[index]
+    with pytest.raises(TransientError, match="a review that is not an object"):
+        pager.advance(answer)
+
+
+def test_an_answer_without_data_is_asked_again() -> None:
+    pager = _pager([1])
+    first = _batch(pager.first())
+    meta = PageMeta(200, f"{API}/graphql", None, None)
+    timeout = GraphQLError(None, "Something went wrong … may be the result of a timeout", ())
+    with pytest.raises(TransientError, match="answered no data"):
+        pager.advance(BatchAnswer(first, GraphQLAnswer(None, (timeout,), meta)))

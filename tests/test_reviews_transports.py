@@ -15,6 +15,7 @@ import pytest
 from gh_year_end.collect.events import NullEvents
 from gh_year_end.collect.run import CollectRequest, run_collect
 from gh_year_end.config import load_config
+from gh_year_end.github.counts import REPOS_PER_QUERY
 from gh_year_end.storage.paths import PathManager
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
 from harness import (
@@ -98,9 +99,13 @@ def test_graphql_reviews_cost_one_query_per_hundred_pull_requests(tmp_path: Path
     pulls = sum(len(per["pulls"]) for per in dataset.ids.values())
     assert counts["rest"]["reviews"] == pulls  # REST: one request per collected pull request
     assert counts["graphql"]["reviews"] == 0
-    # A probe, then queries of a hundred pull requests, shared by the repositories (at worst,
-    # when their pulls complete far apart, one query per repository).
-    queries = counts["graphql"]["graphql"] - 1
+    # Each run counts its repositories for its estimate (a query per REPOS_PER_QUERY of them);
+    # then a probe, and queries of a hundred pull requests, shared by the repositories (at
+    # worst, when their pulls complete far apart, one query per repository).
+    planned = len(server.expected(SINCE, UNTIL)["repos"])
+    counting = math.ceil(planned / REPOS_PER_QUERY)
+    assert counts["rest"]["graphql"] == counting
+    queries = counts["graphql"]["graphql"] - counting - 1
     assert math.ceil(pulls / 100) <= queries <= DATA.repos
     rest_total, graphql_total = counts["rest"].total(), counts["graphql"].total()
     assert graphql_total == rest_total - counts["rest"]["reviews"] + 1 + queries
@@ -151,3 +156,31 @@ def test_reviews_go_through_rest_saying_why_when_graphql_cannot_serve_them(
     assert why in said[0]
     assert said[0].endswith("reading them through REST instead (one request per pull request)")
     assert {source for source, _ in _reviews(target).values()} == {"github_rest"}
+
+
+def test_the_probe_asks_for_every_field_the_reviews_query_reads() -> None:
+    from gh_year_end.collect.review_probe import NEEDED
+
+    assert NEEDED["PullRequestReview"] >= {"fullDatabaseId", "author", "commit", "submittedAt"}
+    assert NEEDED["User"] == {"databaseId", "id", "isSiteAdmin"}
+    assert NEEDED["Bot"] == {"databaseId", "id"}
+    assert NEEDED["Commit"] == {"oid"}
+
+
+def test_a_github_whose_schema_lacks_a_field_ghye_reads_sends_reviews_through_rest() -> None:
+    import asyncio
+
+    from gh_year_end.collect.review_probe import NEEDED, graphql_problem
+    from gh_year_end.github.answers import PageMeta
+    from gh_year_end.github.graphql import GraphQLAnswer
+
+    class OldGitHub:
+        async def graphql(self, document: str, variables: dict[str, Any]) -> GraphQLAnswer:
+            data = {
+                f"t{i}": {"fields": [{"name": n} for n in names if n != "isSiteAdmin"]}
+                for i, names in enumerate(NEEDED.values())
+            }
+            return GraphQLAnswer(data, (), PageMeta(200, "u", None, None))
+
+    why = asyncio.run(graphql_problem(OldGitHub()))  # type: ignore[arg-type]
+    assert why == "this GitHub's GraphQL User lacks isSiteAdmin (an older GitHub Enterprise Server)"

@@ -32,6 +32,7 @@ from harness import (
     ghye_env,
     manifest_problems,
     read_dataset,
+    run_ghye,
     snapshot_files,
     target_dir,
     unused_port,
@@ -200,6 +201,40 @@ def test_a_first_run_that_failed_to_connect_takes_the_corrected_api_url(
         again.stdout
     )
     assert exact(fake, target_dir(tmp_path / "data")) == []
+
+
+def test_a_missing_api_v3_is_named_and_the_corrected_url_is_taken(tmp_path: Path) -> None:
+    ghes = FakeSettings(repos=2, forks=(), archived=(), token=TEST_TOKEN, prefix="/api/v3")
+    with FakeGitHub(ghes).start() as server:
+        config = write_config(
+            tmp_path, server.origin
+        )  # GitHub Enterprise Server's /api/v3 left out
+        first = cli(["collect", "--config", str(config)], cwd=tmp_path)
+        assert first.code == 2
+        assert "for GitHub Enterprise Server that github.api_url ends with /api/v3" in (
+            first.stderr
+        )
+        write_config(tmp_path, server.base_url)  # corrected
+        again = cli(["collect", "--config", str(config)], cwd=tmp_path)
+        assert again.code == 0, again
+        assert exact(server, target_dir(tmp_path / "data")) == []
+
+
+def test_https_against_a_plain_http_port_says_to_check_api_url(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    # The TLS handshake finds no TLS server: the request never finishes.
+    wrong = fake.base_url.replace("http://", "https://")
+    config = write_config(
+        tmp_path, wrong, extra_rate_limit={"max_retries": 0, "request_timeout_seconds": 0.5}
+    )
+    # In a process of its own: asyncio leaves the socket of a handshake cut short by the
+    # timeout to the garbage collector (a ResourceWarning the suite treats as an error).
+    ran = run_ghye(["collect", "--config", str(config)], cwd=tmp_path)
+    assert ran.returncode == 3
+    assert "check github.api_url" in ran.stderr
+    assert "its scheme, host and port" in ran.stderr
+    assert "ghye resume" not in ran.stderr
 
 
 def test_a_changed_config_is_still_refused_once_pages_were_collected(

@@ -91,6 +91,25 @@ def test_a_byte_changed_in_place_is_named_by_line_and_by_the_manifest(
     ]
 
 
+def test_a_line_that_is_json_but_not_ghyes_record_of_this_unit_is_named(
+    copy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, folder = copy
+    victim = folder / "issues" / "acme__repo-001.jsonl"
+    lines = victim.read_bytes().splitlines(keepends=True)
+    moved = orjson.loads(lines[1])
+    moved["repo"] = "acme/repo-002"  # a record of another unit, the same length
+    bare = orjson.loads(lines[2])["data"]  # GitHub's record without ghye's envelope
+    victim.write_bytes(
+        b"".join([lines[0], orjson.dumps(moved) + b"\n", orjson.dumps(bare) + b"\n", *lines[3:]])
+    )
+    code, report = verify(config, tmp_path)
+    assert code == 3
+    found = problems(report)
+    assert any(p.startswith("line 2 belongs to acme/repo-002 issues") for _, p in found)
+    assert any(p.startswith("line 3 is not a record in ghye's envelope") for _, p in found)
+
+
 def test_a_record_twice_in_a_unit_is_named(copy: tuple[Path, Path], tmp_path: Path) -> None:
     config, folder = copy
     victim = folder / "commits" / "acme__repo-000.jsonl"

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from gh_year_end.collect.events import EventSink
 from gh_year_end.collect.review_queries import ReviewQueries
 from gh_year_end.config import Config
-from gh_year_end.config.model import ReviewsVia
 from gh_year_end.endpoints import Window
 from gh_year_end.github.client import RestClient
 from gh_year_end.signals import StopSignal
@@ -58,11 +57,10 @@ class RunContext:
     """Files of the units that completed in this run, hashed then for the manifest."""
     client: RestClient | None = None
     executor: ThreadPoolExecutor | None = None
-    reviews_via: ReviewsVia = "rest"
-    """How this run reads reviews: ``collection.reviews_via``, unless GraphQL turned out to be
-    unavailable (see :func:`~.reviews_api.choose_reviews_api`)."""
     review_queries: ReviewQueries | None = None
-    """Through GraphQL: the queries the reviews units share."""
+    """Set when this run reads reviews through GraphQL (``collection.reviews_via``, unless
+    GraphQL turned out to be unavailable: :func:`~.review_probe.choose_reviews_api`): the
+    queries the reviews units share."""
 
     @property
     def window(self) -> Window:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -24,11 +26,13 @@ import orjson
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.loops import LoopGuard
 from gh_year_end.config import Config, DiscoveryConfig
-from gh_year_end.errors import TargetNotFound, TransientError, Unavailable
+from gh_year_end.errors import Forbidden, TargetNotFound, TransientError, Unavailable
 from gh_year_end.signals import StopSignal
 from gh_year_end.storage.atomic import atomic_write_bytes, iso_z
 from gh_year_end.storage.jsonl import SOURCE_REST, envelope_line
 from gh_year_end.storage.paths import is_safe_repo_name
+
+logger = logging.getLogger(__name__)
 
 
 class PageSource(Protocol):
@@ -129,7 +133,17 @@ async def _listing(
     if mode == "org":
         await _must_exist(client, f"/orgs/{name}", f"organization '{name}'", api_url)
         return f"/orgs/{name}/repos", {"type": "all", "per_page": 100}
-    me = await client.get_object("/user")
+    try:
+        me = await client.get_object("/user")
+    except Forbidden:
+        # A GitHub App's installation token has no user (403 "Resource not accessible by
+        # integration"): the user's public repositories, as for anyone else's token.
+        logger.warning(
+            "GitHub does not say whose credential this is (GET /user refused, as for a GitHub "
+            "App's installation token): only %s's public repositories are listed",
+            name,
+        )
+        me = {}
     if str(me.get("login", "")).casefold() == name.casefold():
         return "/user/repos", {"affiliation": "owner", "per_page": 100}
     await _must_exist(client, f"/users/{name}", f"user '{name}'", api_url)
@@ -142,8 +156,17 @@ async def _must_exist(client: PageSource, path: str, what: str, api_url: str) ->
     except Unavailable as exc:
         raise TargetNotFound(
             f"{what} not found at {api_url} (or the token cannot see it) — "
-            "check github.target.name and github.target.mode"
+            f"check github.target.name and github.target.mode{_ghes_hint(api_url)}"
         ) from exc
+
+
+def _ghes_hint(api_url: str) -> str:
+    """For a host other than GitHub.com's API whose URL lacks GitHub Enterprise Server's REST
+    path: a 404 is as likely a missing /api/v3 as a missing target."""
+    parts = urlsplit(api_url)
+    if parts.hostname == "api.github.com" or parts.path.rstrip("/").endswith("/api/v3"):
+        return ""
+    return ", and for GitHub Enterprise Server that github.api_url ends with /api/v3"
 
 
 def plan_entry(repo: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,18 +183,23 @@ def plan_entry(repo: Mapping[str, Any]) -> dict[str, Any]:
 T = TypeVar("T")
 
 
-async def first_contact(work: Awaitable[T], config: Config) -> T:
+async def first_contact(work: Awaitable[T], config: Config, *, command: str = "ghye collect") -> T:
     """Run ``work`` (the first requests of a run). Failing to connect, or a page that is not
-    JSON, then most likely means a wrong api_url: the advice says to check it, not to resume."""
+    JSON, then most likely means a wrong api_url: the advice says to check it, not to resume
+    (then to run ``command`` again)."""
     try:
         return await work
     except TransientError as exc:
-        if not isinstance(exc.__cause__, httpx.TransportError | orjson.JSONDecodeError):
+        # A connection refused or broken, an answer that is not JSON, or one that never came
+        # (https against a plain-HTTP port hangs in the TLS handshake).
+        if not isinstance(
+            exc.__cause__, httpx.TransportError | orjson.JSONDecodeError | TimeoutError
+        ):
             raise
         raise TransientError(
             f"{exc.detail or exc} — check github.api_url ({config.github.api_url}): its scheme, "
             "host and port, and for GitHub Enterprise Server the /api/v3 path; then run "
-            "`ghye collect` again",
+            f"`{command}` again",
             status=exc.status,
             url=exc.url,
             request_id=exc.request_id,

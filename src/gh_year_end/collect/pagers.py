@@ -9,7 +9,7 @@ exists once, in ``unit.py``.
   ends with one more pass from the front down to the moment it began, for what moved meanwhile.
 - :class:`PerParentPager` — one list per parent record (reviews: per collected pull request);
   a parent gone since it was listed (404) has nothing to collect.
-- :class:`~.review_batches.ReviewBatchPager` — reviews through GraphQL, a hundred pull requests
+- :class:`~.review_pager.ReviewBatchPager` — reviews through GraphQL, a hundred pull requests
   per query (``collection.reviews_via: graphql``, the default).
 """
 
@@ -21,10 +21,10 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from gh_year_end.collect.paging import Advance, Pager, Request, new_records, request
-from gh_year_end.collect.review_batches import ReviewBatchPager
+from gh_year_end.collect.review_pager import ReviewBatchPager
 from gh_year_end.endpoints import Endpoint, Transport, Window, parse_time
 from gh_year_end.github.client import Page
-from gh_year_end.github.reviews_graphql import BatchAnswer
+from gh_year_end.github.review_query import BatchAnswer
 from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
 
 #: GitHub's clock and ours may disagree: the catch-up pass reaches this much further back.

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from gh_year_end.endpoints import Endpoint, Window
 from gh_year_end.github.answers import Page
-from gh_year_end.github.reviews_graphql import BatchAnswer, ReviewBatch
+from gh_year_end.github.review_query import BatchAnswer, ReviewBatch
 from gh_year_end.storage.checkpoint import Cursor
 from gh_year_end.storage.jsonl import SOURCE_REST
 
@@ -35,11 +35,6 @@ class Request:
     """A 404 means the parent record is gone: an empty last page, not a failure."""
     graphql: ReviewBatch | None = None
     """A GraphQL query instead of a GET (``url`` is then only a name)."""
-
-    @property
-    def asks_for(self) -> str:
-        """What loop detection compares: the URL fetched, or what the query asks for."""
-        return self.graphql.key if self.graphql is not None else self.url
 
 
 def request(

@@ -9,8 +9,9 @@ carries them all and each unit gets its own part of the answer, as if it had ask
 Each unit still commits its own batch, with its own cursor: what is exactly-once for one unit
 stays so.
 
-A query GitHub gives up on (502/504) is split: the batches apart, then a lone batch halved.
-Any other failure of the query is each asking unit's failure.
+A query GitHub gives up on (502/504, or a 200 whose error says it timed out) is split: the
+batches apart, then a lone batch halved. Any other failure of the query is each asking unit's
+failure.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Final
 
 from gh_year_end.errors import QueryTooHeavy
 from gh_year_end.github.client import RestClient
-from gh_year_end.github.reviews_graphql import MAX_BATCH, BatchAnswer, ReviewBatch, ReviewQuery
+from gh_year_end.github.graphql import GraphQLAnswer
+from gh_year_end.github.review_query import MAX_BATCH, BatchAnswer, ReviewBatch, ReviewQuery
 
 #: Longest a batch waits for others to join its query (reviews units start as their
 #: repositories' pulls complete, one after the other).
@@ -39,8 +41,6 @@ class ReviewQueries:
         self._pending: list[tuple[ReviewBatch, asyncio.Future[BatchAnswer]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._sending: set[asyncio.Task[None]] = set()
-        self.queries = 0
-        """Queries sent (the batches they carried may be many more)."""
 
     @contextlib.contextmanager
     def walking(self) -> Iterator[None]:
@@ -99,34 +99,45 @@ class ReviewQueries:
         await asyncio.gather(*self._sending, return_exceptions=True)
 
     async def _send(self, group: list[tuple[ReviewBatch, asyncio.Future[BatchAnswer]]]) -> None:
-        """One query for ``group``; each batch's answer (or the failure) to its asker."""
-        batches = [b for b, _ in group]
+        """One query for ``group``; each batch's answer (or its failure) to its asker."""
         try:
-            answers = await self._query(batches)
-        except BaseException as exc:
+            results = await self._answers([b for b, _ in group])
+        except asyncio.CancelledError:
             for _, answer in group:
-                if not answer.done():
-                    answer.set_exception(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return
-        for (_, answer), result in zip(group, answers, strict=True):
-            if not answer.done():
+                answer.cancel()  # the run stops: its askers are being cancelled too
+            raise
+        for (_, answer), result in zip(group, results, strict=True):
+            if answer.done():
+                continue
+            if isinstance(result, BaseException):
+                answer.set_exception(result)
+            else:
                 answer.set_result(result)
 
-    async def _query(self, batches: list[ReviewBatch]) -> list[BatchAnswer]:
-        """The answers of ``batches`` (split, or a lone batch halved, while GitHub gives up)."""
+    async def _answers(self, batches: list[ReviewBatch]) -> list[BatchAnswer | BaseException]:
+        """The answer (or the failure) of each batch: one query, split while GitHub gives up on
+        it (a half that fails fails its own batches only), a lone batch halved."""
         query = ReviewQuery(tuple(batches))
         lone = batches[0].halved() if len(batches) == 1 else None
+        shrinkable = len(batches) > 1 or lone is not None
         try:
-            self.queries += 1
-            answer = await self._api.graphql(
-                query.document, query.variables, shrinkable=len(batches) > 1 or lone is not None
-            )
+            answer = await self._api.graphql(query.document, query.variables, shrinkable=shrinkable)
+            if shrinkable and timed_out(answer):
+                raise QueryTooHeavy("GitHub's GraphQL API timed out on the query")
         except QueryTooHeavy:
             if len(batches) > 1:
                 half = len(batches) // 2
-                return [*await self._query(batches[:half]), *await self._query(batches[half:])]
+                return [*await self._answers(batches[:half]), *await self._answers(batches[half:])]
             assert lone is not None  # one pull request alone is not shrinkable: never raised
-            return await self._query([lone])
+            return await self._answers([lone])
+        except Exception as exc:  # noqa: BLE001 — each asker raises it
+            return [exc] * len(batches)
         return [BatchAnswer(b, a) for b, a in zip(batches, query.split(answer), strict=True)]
+
+
+def timed_out(answer: GraphQLAnswer) -> bool:
+    """GitHub's other answer to a query too heavy: a 200 without data whose error says it may
+    be the result of a timeout."""
+    return answer.data is None and any(
+        not e.path and "timeout" in e.message.lower() for e in answer.errors
+    )

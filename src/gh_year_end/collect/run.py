@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,12 +19,13 @@ from datetime import UTC, datetime
 import httpx
 
 from gh_year_end.collect.context import RunContext
+from gh_year_end.collect.counting import estimate_after_discovery
 from gh_year_end.collect.discovery import check_target, first_contact, run_discovery
 from gh_year_end.collect.events import CollectResult, EventSink
 from gh_year_end.collect.finish import finish
 from gh_year_end.collect.plan import nothing_to_do, plan_units, select
+from gh_year_end.collect.review_probe import choose_reviews_api
 from gh_year_end.collect.review_queries import ReviewQueries
-from gh_year_end.collect.reviews_api import choose_reviews_api
 from gh_year_end.collect.scheduler import Scheduler
 from gh_year_end.collect.start import (
     StartDecision,
@@ -143,7 +145,9 @@ async def _run(
                 checkpoint.create_new(config)
             async with open_client() as client:
                 ctx.client = client
-                await first_contact(client.check_accounts(), config)
+                target = config.github.target
+                own = target.name if target.mode == "user" else None
+                await first_contact(client.check_accounts(own_repos_of=own), config)
                 if decision.kind == "start_over":
                     if decision.removes_data:
                         # Check first, remove last: a rejected token or a wrong target must
@@ -163,12 +167,17 @@ async def _run(
                         retry_failed=request.retry_failed,
                         from_repo=request.from_repo,
                     )
-                    ctx.reviews_via = await choose_reviews_api(ctx, client, selection)
-                    if ctx.reviews_via == "graphql":
+                    if await choose_reviews_api(ctx, client, selection) == "graphql":
                         ctx.review_queries = ReviewQueries(client)
+                    # For status's ETA, beside the work (a few GraphQL points, within a deadline
+                    # of its own; it never fails the run, and a stop cancels it).
+                    estimating = asyncio.ensure_future(estimate_after_discovery(ctx, client))
                     try:
                         await Scheduler(ctx).run(selection, units)
                     finally:
+                        if stop.event.is_set() or sys.exc_info()[0] is not None:
+                            estimating.cancel()
+                        await asyncio.gather(estimating, return_exceptions=True)
                         if ctx.review_queries is not None:
                             await ctx.review_queries.aclose()
                 return finish(ctx, units, client=client, already=False)

@@ -1,4 +1,6 @@
-"""Which unit runs when: ``max_concurrency`` workers over one priority queue.
+"""Which unit runs when: ``max_concurrency`` workers over one priority queue — and reviews units
+through GraphQL beside them (each mostly waits for a query it shares with the others: see
+:mod:`.review_queries`).
 
 - Plan order, except that a unit whose parent just completed (reviews, the longest) goes first:
   a run should not end waiting on one long unit. A unit that depends on another waits for it.

@@ -24,7 +24,7 @@ from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.pagers import pager_for
 from gh_year_end.collect.paging import Pager, Request
 from gh_year_end.collect.plan import Unit
-from gh_year_end.collect.review_batches import ReviewBatchPager
+from gh_year_end.collect.review_pager import ReviewBatchPager
 from gh_year_end.errors import (
     Blocked,
     DataFileMismatch,
@@ -35,7 +35,7 @@ from gh_year_end.errors import (
     is_unavailability,
 )
 from gh_year_end.github.client import Page
-from gh_year_end.github.reviews_graphql import BatchAnswer, ReviewBatch
+from gh_year_end.github.review_query import BatchAnswer, ReviewBatch
 from gh_year_end.storage.checkpoint import CheckpointStatus, EndpointProgress
 from gh_year_end.storage.jsonl import committed_size, mismatch
 
@@ -125,7 +125,7 @@ class UnitRunner:
             start.progress,
             start.seen,
             parents=start.parents,
-            via_graphql=ctx.api.api_url if ctx.reviews_via == "graphql" else None,
+            via_graphql=ctx.api.api_url if ctx.review_queries is not None else None,
         )
         handed_off = False
         try:
@@ -178,8 +178,8 @@ class UnitRunner:
         records = state.progress.records_collected
         while True:
             if isinstance(page, BatchAnswer):
+                # (Loop detection is the pager's: a cursor that does not move.)
                 state.answered = True
-                state.visited.arrived(page.batch.key)
             elif page is not None:
                 state.answered = True
                 state.visited.arrived(page.meta.url)

@@ -44,9 +44,11 @@ from gh_year_end.errors import AuthenticationFailed, ConfigInvalid, TransientErr
 from gh_year_end.github.answers import describe_failure, github_message, pick_headers, read_body
 
 # The module, not its names: client.py may import this module in turn.
-from gh_year_end.github.exchange import API_VERSION, USER_AGENT
+from gh_year_end.github.credentials import scrub
+from gh_year_end.github.exchange import BASE_HEADERS, TRANSIENT_HTTPX
 from gh_year_end.github.origin import ApiOrigin
 from gh_year_end.github.ratelimit import classify_limit, parse_rate_headers, parse_retry_after
+from gh_year_end.github.tokens import TOKEN_RE
 from gh_year_end.github.transport import fetch
 
 logger = logging.getLogger(__name__)
@@ -73,8 +75,6 @@ MIN_KEY_BITS: Final = 2048
 MAX_BACKOFF_SECONDS: Final = 60.0
 
 _APP_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_TOKEN_RE: Final = re.compile(r"^[\x21-\x7e]+$")  # it becomes a header: printable, no spaces
-_TRANSIENT_HTTPX: Final = (httpx.TransportError, httpx.DecodingError)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -150,7 +150,7 @@ class AppInstallation:
         if owner_kind not in ("org", "user"):
             raise ValueError(f"owner_kind must be 'org' or 'user', not {owner_kind!r}")
         self._app_id = app_id
-        self._key = _load_key(private_key, key_source, app_id)
+        self._key = load_private_key(private_key, key_source, app_id)
         self._key_source = key_source
         self._config_key = config_key
         self._installation_id = installation_id
@@ -165,13 +165,7 @@ class AppInstallation:
         self._timeout = timeout_seconds
         self._issued: list[str] = []  # every token and JWT signature, for secrets()
         self._origin = ApiOrigin(api_url, scrub=self._scrub)
-        self._headers = {  # the client's, but for Authorization
-            "Accept": "application/vnd.github+json",
-            "Accept-Encoding": "gzip, deflate",
-            "Connection": "keep-alive",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": USER_AGENT,
-        }
+        self._headers = BASE_HEADERS  # the client's, but for Authorization
         self._token: _Token | None = None
         self._flight: asyncio.Task[_Token] | None = None
         self._failed: str | None = None  # a refusal's message: every later call raises it
@@ -384,7 +378,7 @@ class AppInstallation:
             try:
                 async with asyncio.timeout(self._timeout):
                     response = await fetch(self._transport, request)
-            except _TRANSIENT_HTTPX as exc:
+            except TRANSIENT_HTTPX as exc:
                 problem = describe_failure(exc, url, self._timeout)
             except TimeoutError:
                 problem = f"GitHub did not answer {url} within {self._timeout:g} s"
@@ -507,16 +501,13 @@ class AppInstallation:
         )
 
     def _scrub(self, text: str) -> str:
-        for secret in self._issued:
-            if secret in text:
-                text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._issued)
 
 
 # --- pure helpers ----------------------------------------------------------------------------
 
 
-def _load_key(pem: bytes, source: str, app_id: str) -> RSAPrivateKey:
+def load_private_key(pem: bytes, source: str, app_id: str) -> RSAPrivateKey:
     """The RSA private key in ``pem``; ConfigInvalid naming ``source`` (never the key) if not."""
     advice = (
         f"— use the private key (.pem) generated on GitHub App {app_id}'s settings page, "
@@ -548,7 +539,7 @@ def _installation_problem(body: dict[str, Any]) -> str | None:
 
 def _token_problem(body: dict[str, Any]) -> str | None:
     value = body.get("token")
-    if not isinstance(value, str) or _TOKEN_RE.match(value) is None:
+    if not isinstance(value, str) or TOKEN_RE.match(value) is None:
         return "an object without a usable 'token'"
     return None
 

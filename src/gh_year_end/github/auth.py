@@ -12,17 +12,19 @@ import httpx
 
 from gh_year_end.config import AppAuthConfig, Config
 from gh_year_end.errors import ConfigInvalid, TokenMissing
-from gh_year_end.github.app_auth import AppInstallation
+from gh_year_end.github.app_auth import AppInstallation, load_private_key
 from gh_year_end.github.credentials import Credential, token_credentials
 
 
 def check_credentials(config: Config, environ: Mapping[str, str]) -> None:
     """Before anything is touched: every token variable holds a token and every App key can be
-    read (TokenMissing / ConfigInvalid naming what to set)."""
+    read and is a key GitHub Apps sign with (TokenMissing / ConfigInvalid naming what to
+    set)."""
     token_credentials(config.github.auth.token_env, environ)
     apps = config.github.auth.apps
     for index, app in enumerate(apps):
-        read_private_key(app, _where(index, len(apps)), environ)
+        pem, source = read_private_key(app, _where(index, len(apps)), environ)
+        load_private_key(pem, source, app.app_id)  # a key that cannot sign is found now
 
 
 def run_credentials(

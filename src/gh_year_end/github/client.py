@@ -1,16 +1,17 @@
-"""RestClient: one page of GitHub's REST API per call, under its rate limits, with retries.
+"""RestClient: GitHub's API for the collector — a page of a REST list, a JSON object, a GraphQL
+query — under the credentials' rate limits, with retries.
 
-``get_page(url)`` sends one GET (through the shared :class:`~.ratelimit.Limiter`), retries what is
-worth retrying, waits out rate limits, and returns the page's records, the verbatim
-``Link: rel="next"`` URL and the response's metadata — or raises one of the errors of
-:mod:`gh_year_end.errors`. The token goes only to the configured API's origin, and appears in no
-message, log line or repr.
+``get_page(url)`` returns a page's records, the verbatim ``Link: rel="next"`` URL (checked: of
+api_url's origin, holding no credential) and the response's metadata; ``graphql(document,
+variables)`` a GraphQL answer's data and errors; ``check_accounts()`` notices two credentials of
+one account. Every request goes through :class:`~.exchange.Exchange` (the credential pool, the
+limiters, retries, waits, redirects) or raises one of the errors of :mod:`gh_year_end.errors`.
+Credentials go only to the configured API's origin, and appear in no message, log line or repr.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -24,14 +25,17 @@ import orjson
 
 from gh_year_end.config import Config, RateLimitConfig
 from gh_year_end.errors import (
+    AuthenticationFailed,
+    Forbidden,
     ForeignNextLink,
+    Unavailable,
 )
 from gh_year_end.github.answers import (
     Page,
     PageMeta,
 )
 from gh_year_end.github.auth import run_credentials
-from gh_year_end.github.credentials import Credential, StaticToken
+from gh_year_end.github.credentials import Credential, StaticToken, scrub
 from gh_year_end.github.exchange import API_VERSION, USER_AGENT, Exchange
 from gh_year_end.github.graphql import (
     GraphQLAnswer,
@@ -44,14 +48,13 @@ from gh_year_end.github.pool import CredentialPool
 from gh_year_end.github.proxy import proxy_for
 from gh_year_end.github.ratelimit import (
     CORE,
+    GRAPHQL,
     Limiter,
     RateLimitState,
 )
 from gh_year_end.github.retry import RATE_LIMIT_RETRIES, Retrier
 from gh_year_end.github.tokens import resolve_token, token_variable
 from gh_year_end.github.transport import pooled_transport
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class RestClient:
                 sleep=sleep,
                 on_wait=on_wait,
             ),
+            sleep=sleep,
             on_warning=on_warning,
         )
         self._origin = ApiOrigin(api_url, scrub=self._scrub)
@@ -146,7 +150,10 @@ class RestClient:
         """A client for ``config``'s API and credentials (``environ`` holds the tokens and App
         keys; TokenMissing names the variable to set when one is missing)."""
         proxy = proxy_for(config.github.api_url, environ)
-        shared = transport or pooled_transport(config.rate_limit.max_concurrency, proxy)
+        auth = config.github.auth
+        # Each credential may have max_concurrency requests out; an App's token exchange too.
+        connections = config.rate_limit.max_concurrency * (len(auth.token_env) + len(auth.apps))
+        shared = transport or pooled_transport(connections + len(auth.apps), proxy)
         credentials = run_credentials(config, environ, transport=shared, clock=clock, sleep=sleep)
         return cls(
             api_url=config.github.api_url,
@@ -225,10 +232,12 @@ class RestClient:
         nxt = next_link(link)
         if nxt is not None and not is_absolute(nxt):
             nxt = urljoin(meta.url, nxt)
-        if nxt is not None and self._origin.holds(nxt) and self._scrub(nxt) != nxt:
-            # A next link is committed to the checkpoint: one carrying a credential (echoed by
-            # a proxy, as GitHub once did with ?access_token=) is never followed nor stored.
-            # (One to another origin is refused when followed, as ForeignNextLink says.)
+        if nxt is not None:
+            # A next link is committed to the checkpoint with this page: one to another origin,
+            # or one carrying a credential (echoed by a proxy, as GitHub once did with
+            # ?access_token=), is refused now — never followed, never stored.
+            self._origin.check(nxt, "next link")
+        if nxt is not None and self._scrub(nxt) != nxt:
             raise ForeignNextLink(
                 f"GitHub's next link for {meta.url} carries the credential — not followed, so "
                 "it is never sent again nor written to the checkpoint",
@@ -267,27 +276,79 @@ class RestClient:
             raise AssertionError("an object was expected")
         return body
 
-    async def check_accounts(self) -> None:
+    async def check_accounts(self, *, own_repos_of: str | None = None) -> None:
         """With several credentials: whose budget each one spends — GET /user for a token, the
         installation for an App — so two of one account (one budget) are noticed, reported, and
         only one of them used. A credential GitHub refuses here is dropped with a warning
-        (AuthenticationFailed when none is left). One request per token; nothing with one."""
+        (AuthenticationFailed when none is left). One request per token; nothing with one.
+
+        ``own_repos_of``: a user whose repositories are collected — only that user's own
+        credentials see their private repositories, so when one of them is in the pool, the
+        others are not used (each said in a warning)."""
         if len(self._pool.live) < 2:
             return
+        logins: dict[int, str] = {}
         for lane in list(self._pool.live):
             if lane.dropped is not None:
                 continue
             if isinstance(lane.credential, StaticToken):
-                body, _, _ = await self._exchange.request(
-                    "/user", None, empty_on_409=False, expect="object", lane=lane
-                )
+                try:
+                    body, _, _ = await self._exchange.request(
+                        "/user", None, empty_on_409=False, expect="object", lane=lane
+                    )
+                except (Forbidden, Unavailable) as exc:
+                    # An installation token in a variable (GITHUB_TOKEN in GitHub Actions) has
+                    # no user: it is kept, its account unknown.
+                    self._pool.warn(
+                        f"{lane.label}: GitHub does not say whose token it is ({exc.status} for "
+                        "GET /user, as for an App's installation token) — it is used, but two "
+                        "credentials of one account cannot be told apart"
+                    )
+                    continue
                 if lane.dropped is not None:  # refused (401): dropped meanwhile
                     continue
+                logins[id(lane)] = str(body.get("login", ""))
                 account = f"user {body.get('login')} (id {body.get('id')})"
             else:
-                await lane.credential.authorization()  # an App learns its installation
+                try:
+                    await lane.credential.authorization()  # an App learns its installation
+                except AuthenticationFailed as exc:
+                    self._pool.drop(lane, str(exc), error=exc)
+                    continue
                 account = lane.label
             self._pool.note_account(lane, account)
+        if own_repos_of is None:
+            return
+        owner = own_repos_of.casefold()
+        if not any(logins.get(id(lane), "").casefold() == owner for lane in self._pool.live):
+            return
+        for lane in list(self._pool.live):
+            if logins.get(id(lane), "").casefold() != owner:
+                self._pool.drop(
+                    lane,
+                    f"{lane.label} is not {own_repos_of}'s own credential: it cannot see "
+                    f"{own_repos_of}'s private repositories, so it is not used",
+                )
+
+    async def read_budgets(self) -> None:
+        """GET /rate_limit once per credential in use (free on GitHub: it spends no budget), so
+        that every credential's ``core`` and ``graphql`` budgets are known before anything is
+        sent (``pool.budgets(resource)``). A GitHub that does not serve it (404: rate limiting
+        off on GitHub Enterprise Server) leaves them unknown."""
+        for lane in list(self._pool.live):
+            try:
+                body, _, _ = await self._exchange.request(
+                    "/rate_limit", None, empty_on_409=False, expect="object", lane=lane
+                )
+            except (Unavailable, Forbidden):
+                continue
+            resources = body.get("resources") if isinstance(body, dict) else None
+            if not isinstance(resources, dict):
+                continue
+            for name in (CORE, GRAPHQL):
+                state = _budget(resources.get(name), name)
+                if state is not None:
+                    lane.limiter.observe(state)
 
     async def get_pulls(self, repo: str, page: int = 1, per_page: int = 100) -> Page:
         """Page ``page`` of a repository's pull requests, all states (the seed's call)."""
@@ -306,10 +367,7 @@ class RestClient:
     def _scrub(self, text: str) -> str:
         """``text`` without any credential of the pool (text from GitHub or httpx may echo
         one)."""
-        for secret in self._pool.secrets():
-            if secret and secret in text:
-                text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._pool.secrets())
 
     async def __aexit__(
         self,
@@ -318,6 +376,27 @@ class RestClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _budget(entry: Any, resource: str) -> RateLimitState | None:
+    """One resource of GET /rate_limit's ``resources`` (None when it is not one)."""
+    if not isinstance(entry, dict):
+        return None
+    values: list[int] = []
+    for key in ("limit", "remaining", "reset"):
+        value = entry.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        values.append(value)
+    used = entry.get("used")
+    limit, remaining, reset = values
+    return RateLimitState(
+        limit=limit,
+        remaining=remaining,
+        used=used if isinstance(used, int) else None,
+        reset=float(reset),
+        resource=resource,
+    )
 
 
 __all__ = [

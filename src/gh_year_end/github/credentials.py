@@ -9,11 +9,20 @@ runs out and once after a 401. Secrets never leave a credential except in the he
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from gh_year_end.errors import TokenMissing
 from gh_year_end.github.tokens import check_token, resolve_token, token_variable
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``***`` (text from GitHub, httpx or a
+    proxy may echo a credential; nothing shown or stored may hold one)."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text
 
 
 class Credential(Protocol):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, NoReturn
 from urllib.parse import urljoin
 
@@ -20,7 +20,13 @@ import httpx
 
 from gh_year_end import __version__
 from gh_year_end.config import RateLimitConfig
-from gh_year_end.errors import GhyeError, GitHubError, PermanentError, QueryTooHeavy
+from gh_year_end.errors import (
+    AuthenticationFailed,
+    GhyeError,
+    GitHubError,
+    PermanentError,
+    QueryTooHeavy,
+)
 from gh_year_end.github.answers import (
     REQUEST_ID,
     Expect,
@@ -31,6 +37,7 @@ from gh_year_end.github.answers import (
     pick_headers,
     read_body,
 )
+from gh_year_end.github.credentials import scrub
 from gh_year_end.github.graphql import answer_problem, is_rate_limited, read_errors
 from gh_year_end.github.links import without_credentials
 from gh_year_end.github.origin import ApiOrigin
@@ -44,9 +51,17 @@ USER_AGENT: Final = f"ghye/{__version__}"
 #: Same-origin redirects followed for one request.
 MAX_REDIRECTS: Final = 5
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
-# httpx failures worth retrying: timeouts, connection errors, truncated bodies
-# (RemoteProtocolError is a ProtocolError), undecodable compressed bodies.
-_TRANSIENT_HTTPX: Final = (httpx.TransportError, httpx.DecodingError)
+#: httpx failures worth retrying: timeouts, connection errors, truncated bodies
+#: (RemoteProtocolError is a ProtocolError), undecodable compressed bodies.
+TRANSIENT_HTTPX: Final = (httpx.TransportError, httpx.DecodingError)
+#: The headers of every request to GitHub, but for its Authorization.
+BASE_HEADERS: Final = {
+    "Accept": "application/vnd.github+json",
+    "Accept-Encoding": "gzip, deflate",
+    "Connection": "keep-alive",
+    "X-GitHub-Api-Version": API_VERSION,
+    "User-Agent": USER_AGENT,
+}
 
 _RETRY: Final = object()  # _parse's "backed off; send again"
 #: A credential that says it renewed after a 401 gets this many more tries in one request.
@@ -82,13 +97,7 @@ class Exchange:
     ) -> None:
         self._origin, self._pool, self._transport = origin, pool, transport
         self._rate, self._retrier = rate, retrier
-        self._headers = {
-            "Accept": "application/vnd.github+json",
-            "Accept-Encoding": "gzip, deflate",
-            "Connection": "keep-alive",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": USER_AGENT,
-        }
+        self._headers = BASE_HEADERS
         self._timeout = httpx.Timeout(rate.request_timeout_seconds).as_dict()
         self.requests = 0
         self.responses: dict[int, int] = {}
@@ -116,7 +125,7 @@ class Exchange:
             if lane is not None and lane.dropped is not None:
                 return None, PageMeta(401, target, None, None), None
             sent = await self._send(target, params, tries, resource, content, only=lane)
-            if sent is None:  # a transport failure, already backed off
+            if sent is None:  # backed off from a transport failure, or a lane was dropped
                 continue
             response, picked, rate = sent.response, sent.picked, sent.rate
             limiter = sent.lane.limiter
@@ -142,7 +151,13 @@ class Exchange:
             shared = limiter.limit_answers != sent.answers_at_send
             shown = self.shown(response)
             if status in (403, 429) and self._retrier.rate_limited(
-                response, rate, tries, shown=shown, shared=shared, limiter=limiter
+                response,
+                rate,
+                tries,
+                shown=shown,
+                shared=shared,
+                limiter=limiter,
+                resource=resource,
             ):
                 continue
             if status >= 500:
@@ -174,7 +189,8 @@ class Exchange:
         only: Lane | None = None,
     ) -> _Sent | None:
         """One request down the pool's chosen lane (or ``only``): the answer with what it went
-        out with; None after backing off from a transport failure."""
+        out with; None after backing off from a transport failure, or when the lane was
+        dropped (an App GitHub refuses): the caller asks again."""
         if only is not None:
             await only.limiter.acquire(resource=resource)
             lane = only
@@ -184,8 +200,14 @@ class Exchange:
         answers_at_send = limiter.limit_answers  # another limit answer since: met in flight
         try:
             authorization = await lane.credential.authorization()
+        except AuthenticationFailed as exc:
+            # An App GitHub refuses (its key, its installation): dropped like a refused token
+            # while others remain; the request goes down another lane.
+            self._pool.release(lane, None, resource)
+            self._pool.drop(lane, str(exc), error=exc)
+            return None
         except BaseException:
-            limiter.release(resource=resource)
+            self._pool.release(lane, None, resource)
             raise
         self.requests += 1
         self.by_resource[resource] = self.by_resource.get(resource, 0) + 1
@@ -205,13 +227,13 @@ class Exchange:
             )
             async with asyncio.timeout(self._rate.request_timeout_seconds):
                 response = await fetch(self._transport, request)
-        except _TRANSIENT_HTTPX as exc:
-            limiter.release(resource=resource)
+        except TRANSIENT_HTTPX as exc:
+            self._pool.release(lane, None, resource)
             what = describe_failure(exc, target, self._rate.request_timeout_seconds)
             await self._retrier.backoff(tries, what, url=target, cause=exc)
             return None
         except TimeoutError as exc:
-            limiter.release(resource=resource)
+            self._pool.release(lane, None, resource)
             await self._retrier.backoff(
                 tries,
                 f"GitHub did not finish answering {without_credentials(target)} within "
@@ -221,10 +243,16 @@ class Exchange:
             )
             return None
         except BaseException:
-            limiter.release(resource=resource)
+            self._pool.release(lane, None, resource)
             raise
         picked = pick_headers(response.headers.raw)
-        rate = limiter.release(parse_rate_headers(picked), resource=resource)
+        # A 401's budget is not the credential's (GitHub answers for one it could not resolve
+        # with another's, or none): it is not folded in.
+        state = parse_rate_headers(picked) if response.status_code != 401 else None
+        if state is not None and "x-ratelimit-resource" not in picked:
+            # A proxy that drops this one header must not file GraphQL's points under core.
+            state = replace(state, resource=resource)
+        rate = self._pool.release(lane, state, resource)
         status = response.status_code
         self.responses[status] = self.responses.get(status, 0) + 1
         return _Sent(response, picked, rate, answers_at_send, lane, authorization)
@@ -320,8 +348,5 @@ class Exchange:
         return self.scrub(without_credentials(str(response.url)))
 
     def scrub(self, text: str) -> str:
-        # Belt and braces: text from foreign sources (httpx, GitHub) never echoes a credential.
-        for secret in self._pool.secrets():
-            if secret and secret in text:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` without any credential of the pool."""
+        return scrub(text, self._pool.secrets())

@@ -14,9 +14,10 @@ terms forbid pooling other people's tokens to get around its limits.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from gh_year_end.errors import AuthenticationFailed
@@ -51,12 +52,15 @@ class CredentialPool:
         credentials: Sequence[Credential],
         make_limiter: Callable[[], Limiter],
         *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_warning: Callable[[str], None] | None = None,
     ) -> None:
         if not credentials:
             raise ValueError("a pool needs at least one credential")
         self.lanes = [Lane(c, make_limiter()) for c in credentials]
+        self._sleep = sleep
         self._on_warning = on_warning
+        self._waiters: list[asyncio.Future[None]] = []  # requests waiting for any free slot
 
     # --- choosing -------------------------------------------------------------------------
 
@@ -65,28 +69,61 @@ class CredentialPool:
         """The lanes still in use."""
         return [lane for lane in self.lanes if lane.dropped is None]
 
-    def choose(self, resource: str = CORE) -> Lane:
-        """The lane the next ``resource`` request should go down (see the module docstring)."""
+    async def acquire(self, resource: str = CORE) -> Lane:
+        """A lane for the next ``resource`` request, its slot taken; pair with :meth:`release`.
+
+        One lane: its limiter decides (first come, first served). Several: a request goes down a
+        lane that can take it now — no pause, budget left, a free slot — the one with the most
+        budget left, the fewest requests out; when none can, it waits for a slot to free up or
+        for the soonest pause or reset to pass, then chooses again. A request never waits on
+        one lane while another could take it.
+        """
         live = self.live
         if len(live) == 1:
+            await live[0].limiter.acquire(resource=resource)
             return live[0]
+        while True:
+            live = self.live
+            waits = {id(lane): lane.limiter.ready_in(resource) for lane in live}
+            ready = [
+                lane
+                for lane in live
+                if waits[id(lane)] <= 0 and lane.limiter.has_slot and not _unknown(lane, resource)
+            ]
+            if ready:
+                lane = min(
+                    ready,
+                    key=lambda lane: (-lane.limiter.headroom(resource), lane.limiter.in_flight),
+                )
+                await lane.limiter.acquire(resource=resource)
+                return lane
+            soonest = min(waits.values())
+            if soonest > 0:
+                await self._sleep(soonest)  # every lane paused or spent: the first to be free
+                continue
+            await self._slot_freed()  # lanes free to send, but every slot taken
 
-        def rank(lane: Lane) -> tuple[float, bool, float, int]:
-            limiter = lane.limiter
-            return (
-                limiter.ready_in(resource),
-                not limiter.has_slot,
-                -limiter.headroom(resource),
-                limiter.in_flight,
-            )
+    def release(
+        self, lane: Lane, state: RateLimitState | None, resource: str = CORE
+    ) -> RateLimitState | None:
+        """The request is answered (folding in the rate state its answer carried): its slot
+        frees up for whoever waits for one (see :meth:`Limiter.release`)."""
+        sane = lane.limiter.release(state, resource=resource)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        return sane
 
-        return min(live, key=rank)
-
-    async def acquire(self, resource: str = CORE) -> Lane:
-        """Choose a lane and wait for its limiter; pair with ``lane.limiter.release``."""
-        lane = self.choose(resource)
-        await lane.limiter.acquire(resource=resource)
-        return lane
+    async def _slot_freed(self) -> None:
+        """Wait for the next :meth:`release` (of any lane)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in self._waiters:  # cancelled: no longer waiting
+                self._waiters.remove(waiter)
 
     # --- dropping -------------------------------------------------------------------------
 
@@ -100,7 +137,7 @@ class CredentialPool:
         if not others:
             raise error if error is not None else AuthenticationFailed(why)
         lane.dropped = why
-        self._warn(f"{why} — continuing with {', '.join(o.label for o in others)}")
+        self.warn(f"{why} — continuing with {', '.join(o.label for o in others)}")
 
     def note_account(self, lane: Lane, account: str) -> None:
         """``lane`` spends ``account``'s budget; a second lane on the same account adds nothing
@@ -115,10 +152,14 @@ class CredentialPool:
                 )
                 return
 
-    def _warn(self, message: str) -> None:
-        logger.warning("%s", message)
+    def warn(self, message: str) -> None:
+        """Tell the user: through ``on_warning`` (the run's warning line) when there is one,
+        else the log — once, not both."""
         if self._on_warning is not None:
+            logger.debug("%s", message)
             self._on_warning(message)
+        else:
+            logger.warning("%s", message)
 
     # --- what the display and the planner read ----------------------------------------------
 
@@ -154,3 +195,11 @@ class CredentialPool:
     def max_in_flight(self) -> int:
         """The most requests one lane had in flight."""
         return max(lane.limiter.max_in_flight for lane in self.lanes)
+
+
+def _unknown(lane: Lane, resource: str) -> bool:
+    """Whether ``lane`` has a request of ``resource`` out and GitHub has not yet said what its
+    budget is: the next waits for that answer (a nearly spent credential must not be handed a
+    burst it cannot take)."""
+    limiter = lane.limiter
+    return limiter.state(resource) is None and limiter.in_flight_of(resource) > 0

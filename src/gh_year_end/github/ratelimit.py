@@ -285,6 +285,10 @@ class Limiter:
 
     # --- the gate ------------------------------------------------------------------------
 
+    def in_flight_of(self, resource: str) -> int:
+        """Requests of ``resource`` sent and not yet answered."""
+        return self._resource_in_flight.get(resource, 0)
+
     @property
     def has_slot(self) -> bool:
         """Whether a request could take a slot in flight without waiting."""
@@ -318,17 +322,19 @@ class Limiter:
         """Wait for a slot, the end of any pause, primary budget and points budget; then count
         the request as in flight. Pair with :meth:`release` (given the same ``resource``)."""
         resource = resource or self._resource
-        await self._gate.take()
-        try:
-            while True:
-                now = self._clock()
-                wait = self._wait_needed(now, points, resource)
-                if wait <= 0.0:
-                    break
+        while True:
+            # Wait for the resource first, holding no slot: a request waiting for GraphQL's
+            # reset must not keep a REST request of the same credential from going out.
+            now = self._clock()
+            wait = self._wait_needed(now, points, resource)
+            if wait > 0.0:
                 await self._sleep(wait)
-        except BaseException:
-            self._gate.give()
-            raise
+                continue
+            await self._gate.take()
+            now = self._clock()
+            if self._wait_needed(now, points, resource) <= 0.0:
+                break
+            self._gate.give()  # a pause or the budget's end came while waiting for the slot
         self._in_flight += 1
         self._resource_in_flight[resource] = self._resource_in_flight.get(resource, 0) + 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
@@ -388,9 +394,11 @@ class Limiter:
         while sent and sent[0] <= horizon:
             sent.popleft()
         if len(sent) + points > self._points_limit(resource) and sent:
-            # The oldest point leaving the window frees room; the loop re-checks after.
-            self.pause(sent[0] + POINTS_WINDOW_SECONDS, "points-per-minute budget", now=now)
-            return max(self._pause_until - now, 0.0)
+            # The oldest point leaving the window frees room; the loop re-checks after. (Each
+            # resource has its own points budget: REST's spent does not stop GraphQL.)
+            until = sent[0] + POINTS_WINDOW_SECONDS
+            self.pause(until, f"points-per-minute budget ({resource})", now=now, resource=resource)
+            return max(until - now, 0.0)
         return 0.0
 
     # --- what responses tell us ----------------------------------------------------------

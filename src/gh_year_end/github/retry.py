@@ -141,8 +141,11 @@ class Retrier:
         shown: str,
         shared: bool,
         limiter: Limiter,
+        resource: str = CORE,
     ) -> bool:
-        """For a 403/429: if it is a rate limit, pause every worker and return True.
+        """For a 403/429: if it is a rate limit, pause the requests it concerns (every one of
+        the credential for a secondary limit; those of ``resource``, the request's, for the
+        primary one) and return True.
 
         ``shared``: another request's rate-limit answer came while this one was in flight —
         the same episode, not a new refusal of this request: it does not use up the request's
@@ -181,7 +184,8 @@ class Retrier:
             until = now + secondary_wait(
                 self._rate.secondary_min_wait_seconds, max(tries.limit_hits - 1, 0)
             )
-        resource = rate.resource if rate is not None else CORE
+        if rate is not None:
+            resource = rate.resource
         limiter.pause(
             until,
             f"primary rate limit ({resource}) used up ({status}); waiting for its reset",

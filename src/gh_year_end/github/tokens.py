@@ -12,8 +12,8 @@ from typing import Final
 
 from gh_year_end.errors import AuthenticationFailed, TokenMissing
 
-# What a GitHub token can look like: printable ASCII, no spaces (they would break the header).
-_TOKEN_RE: Final = re.compile(r"^[\x21-\x7e]+$")
+#: What a GitHub token can look like: printable ASCII, no spaces (they would break the header).
+TOKEN_RE: Final = re.compile(r"^[\x21-\x7e]+$")
 MISSING_MESSAGE: Final = (
     "no GitHub token: set GITHUB_TOKEN (or the variable named by github.auth.token_env)"
     " — e.g. export GITHUB_TOKEN=…"
@@ -47,7 +47,7 @@ def check_token(token: str, token_name: str) -> None:
     holds what a token cannot (it would break the request header)."""
     if not token:
         raise TokenMissing(MISSING_MESSAGE)
-    if _TOKEN_RE.match(token) is None:
+    if TOKEN_RE.match(token) is None:
         raise AuthenticationFailed(
             f"the GitHub token holds spaces or characters a token cannot have — check {token_name}"
         )

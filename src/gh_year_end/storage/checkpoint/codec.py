@@ -1,13 +1,14 @@
 """The checkpoint's two formats, as msgspec encoders and decoders: the snapshot (checkpoint.json,
-format 2) and a journal line. Decoding validates every field against the model's types, so a
+format 3) and a journal line. Decoding validates every field against the model's types, so a
 malformed value is refused with msgspec's account of it (what was expected, and where).
 
-Snapshot keys: format_version, seq, created_at, updated_at, config_digest, dataset, target,
-year, current_phase, phases, plan, repos (name → status, started_at, completed_at, error,
-endpoints, repo). Journal lines: ``{"op": "unit", "seq", "repo", "endpoint", "state",
-"repo_state"}`` and ``{"op": "phases", "seq", "phases", "current_phase"}``. Units are written
-without their fields at default values (a pending unit is ``{"cursor":{}}``); datetimes without
-a zone are read as UTC.
+Format 3 has format 2's layout; a unit's cursor may hold ``continuing``, which a format-2 ghye
+would drop — so such a ghye refuses format 3 as newer. Snapshot keys: format_version, seq,
+created_at, updated_at, config_digest, dataset, target, year, current_phase, phases, plan, repos
+(name → status, started_at, completed_at, error, endpoints, repo). Journal lines: ``{"op":
+"unit", "seq", "repo", "endpoint", "state", "repo_state"}`` and ``{"op": "phases", "seq",
+"phases", "current_phase"}``. Units are written without their fields at default values (a
+pending unit is ``{"cursor":{}}``); datetimes without a zone are read as UTC.
 
 Errors carry only the detail; the store that read the bytes frames it with its file's name.
 """
@@ -33,7 +34,7 @@ from gh_year_end.storage.checkpoint.state import (
     as_utc,
 )
 
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 
 
 class FormatError(ValueError):
@@ -120,6 +121,16 @@ def decode_snapshot(raw: bytes) -> CheckpointState:
         raise FormatError(f"not valid JSON: {exc}") from None
     if doc.format_version != FORMAT_VERSION:
         snapshot_version(_ANY.decode(raw))  # raises the matching error
+    return _to_state(doc)
+
+
+def decode_same_layout(data: dict[str, Any]) -> CheckpointState:
+    """A parsed snapshot of an older format whose layout is this one's (format 2: a unit's
+    cursor could not yet hold ``continuing``, which an older ghye would drop)."""
+    try:
+        doc = msgspec.convert({**data, "format_version": FORMAT_VERSION}, Snapshot)
+    except msgspec.ValidationError as exc:
+        raise FormatError(_pinpoint(str(exc), data)) from None
     return _to_state(doc)
 
 

@@ -1,9 +1,5 @@
-"""Pull request reviews through GitHub's GraphQL API, in the shape REST gives them — so a user's
-queries never depend on which API a record came from.
-
-:class:`ReviewBatch` is one query: the first 100 reviews of up to 100 pull requests (an alias
-``pN: pullRequest(number: N)`` each), a pull request with more reviews continued after its own
-cursor. It costs one point of GraphQL's budget where REST costs a request per pull request.
+"""A pull request review read through GraphQL, in the shape REST gives it — so a user's queries
+never depend on which API a record came from.
 
 :data:`REVIEW_FIELDS` and :data:`USER_FIELDS` are the one mapping table (docs/reviews.md shows
 it, and a test checks they say the same): each REST key, and where its value comes from.
@@ -16,12 +12,8 @@ deprecated: a review's id comes from ``fullDatabaseId`` (a BigInt, sent as a str
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
-
-from gh_year_end.github.answers import PageMeta
-from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
 
 #: The fields of a PullRequestReview ghye reads (the fragment ``Review`` of every batch query).
 REVIEW_SELECTION: Final = """fragment Review on PullRequestReview {
@@ -45,130 +37,6 @@ REVIEW_SELECTION: Final = """fragment Review on PullRequestReview {
   submittedAt
   commit { oid }
 }"""
-
-#: Pull requests per query, and reviews per pull request per query (GitHub's most per page).
-MAX_BATCH: Final = 100
-REVIEWS_PER_PULL: Final = 100
-
-
-@dataclass(frozen=True)
-class ReviewBatch:
-    """One repository's part of a query: the reviews of these pull requests (number, cursor to
-    continue after)."""
-
-    owner: str
-    name: str
-    items: tuple[tuple[int, str | None], ...]
-
-    @property
-    def document(self) -> str:
-        """The batch as a query of its own (validated against GitHub's schema in the tests)."""
-        return ReviewQuery((self,)).document
-
-    @property
-    def variables(self) -> dict[str, Any]:
-        """The variables of :attr:`document`."""
-        return ReviewQuery((self,)).variables
-
-    @property
-    def key(self) -> str:
-        """What this batch asks for, as loop detection compares requests."""
-        return f"graphql:{self.owner}/{self.name}:{self.items}"
-
-    def halved(self) -> ReviewBatch | None:
-        """The first half of the batch (None: a single pull request cannot shrink)."""
-        if len(self.items) <= 1:
-            return None
-        return ReviewBatch(self.owner, self.name, self.items[: len(self.items) // 2])
-
-
-@dataclass(frozen=True)
-class ReviewQuery:
-    """One GraphQL query holding the batches of one or more repositories (an alias ``rI`` per
-    repository): a hundred pull requests of twenty small repositories cost one point, as a
-    hundred of one repository do."""
-
-    batches: tuple[ReviewBatch, ...]
-
-    @property
-    def size(self) -> int:
-        """Pull requests asked for."""
-        return sum(len(b.items) for b in self.batches)
-
-    @property
-    def document(self) -> str:
-        """The GraphQL document."""
-        params: list[str] = []
-        blocks: list[str] = []
-        for i, batch in enumerate(self.batches):
-            params += [f"$o{i}: String!", f"$n{i}: String!"]
-            fields: list[str] = []
-            for number, after in batch.items:
-                paging = f"first: {REVIEWS_PER_PULL}"
-                if after is not None:
-                    params.append(f"$a{i}_{number}: String!")
-                    paging += f", after: $a{i}_{number}"
-                fields.append(
-                    f"    p{number}: pullRequest(number: {number}) {{\n"
-                    f"      reviews({paging}) {{\n"
-                    "        pageInfo { hasNextPage endCursor }\n"
-                    "        nodes { ...Review }\n"
-                    "      }\n"
-                    "    }"
-                )
-            blocks.append(
-                f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{\n" + "\n".join(fields) + "\n  }"
-            )
-        return (
-            f"query Reviews({', '.join(params)}) {{\n"
-            + "\n".join(blocks)
-            + "\n}\n"
-            + REVIEW_SELECTION
-            + "\n"
-        )
-
-    @property
-    def variables(self) -> dict[str, Any]:
-        """The query's variables."""
-        found: dict[str, Any] = {}
-        for i, batch in enumerate(self.batches):
-            found[f"o{i}"], found[f"n{i}"] = batch.owner, batch.name
-            for number, after in batch.items:
-                if after is not None:
-                    found[f"a{i}_{number}"] = after
-        return found
-
-    def split(self, answer: GraphQLAnswer) -> list[GraphQLAnswer]:
-        """Each batch's part of ``answer``, as if it had been asked alone: its data under
-        ``repository``, its errors' paths starting there; an error of the whole query (no
-        path) belongs to every part."""
-        parts: list[GraphQLAnswer] = []
-        for i in range(len(self.batches)):
-            alias = f"r{i}"
-            data = None if answer.data is None else {"repository": answer.data.get(alias)}
-            errors = tuple(
-                GraphQLError(e.type, e.message, ("repository", *e.path[1:]))
-                if e.path and e.path[0] == alias
-                else e
-                for e in answer.errors
-                if not e.path or e.path[0] == alias
-            )
-            parts.append(GraphQLAnswer(data, errors, answer.meta))
-        return parts
-
-
-@dataclass(frozen=True)
-class BatchAnswer:
-    """A batch and GitHub's answer to it."""
-
-    batch: ReviewBatch
-    answer: GraphQLAnswer
-
-    @property
-    def meta(self) -> PageMeta:
-        """The answer's metadata (request id, rate state), as a page's."""
-        return self.answer.meta
-
 
 #: REST review key → where its value comes from (GraphQL field, or how it is derived).
 REVIEW_FIELDS: Final[tuple[tuple[str, str], ...]] = (
@@ -289,6 +157,6 @@ def _big_int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None

@@ -1,5 +1,5 @@
-"""Reviews through GraphQL (see :mod:`gh_year_end.github.reviews_graphql` for the query and the
-REST shape of its records).
+"""Reviews through GraphQL (see :mod:`gh_year_end.github.review_query` for the query and
+:mod:`gh_year_end.github.review_shape` for the REST shape of its records).
 
 :class:`ReviewBatchPager` is the reviews unit's pager (the :class:`~.pagers.Pager` protocol):
 each batch's records and the cursor that says what is left — the index of the next pull request
@@ -16,15 +16,17 @@ from typing import Any
 
 from gh_year_end.collect.paging import Advance, Request, new_records
 from gh_year_end.endpoints import Endpoint, Window
-from gh_year_end.errors import Forbidden, GraphQLRefused, LoopingList, Unavailable
+from gh_year_end.errors import (
+    Forbidden,
+    GraphQLRefused,
+    LoopingList,
+    TransientError,
+    Unavailable,
+)
 from gh_year_end.github.answers import Page
 from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
-from gh_year_end.github.reviews_graphql import (
-    MAX_BATCH,
-    BatchAnswer,
-    ReviewBatch,
-    rest_review,
-)
+from gh_year_end.github.review_query import MAX_BATCH, BatchAnswer, ReviewBatch
+from gh_year_end.github.review_shape import rest_review
 from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
 from gh_year_end.storage.jsonl import SOURCE_GRAPHQL
 
@@ -73,6 +75,7 @@ class ReviewBatchPager:
             raise TypeError("the GraphQL reviews pager reads BatchAnswers")
         batch, answer = page.batch, page.answer
         repository = self._repository(answer)
+        self._no_partial_answer(answer)
         asked = {n for n, _ in batch.items}
         records: list[dict[str, Any]] = []
         continuing = [(n, c) for n, c in self.continuing if n not in asked]
@@ -95,10 +98,17 @@ class ReviewBatchPager:
 
     def _repository(self, answer: GraphQLAnswer) -> dict[str, Any]:
         data = answer.data
-        repository = data.get("repository") if data is not None else None
+        if data is None:
+            # The query failed as a whole (GitHub timed out, or had an error of its own).
+            detail = "; ".join(e.describe() for e in answer.errors[:3]) or "no data, no error"
+            raise TransientError(
+                f"GitHub's GraphQL API answered no data for the reviews of {self.repo} "
+                f"({detail}) — `ghye resume` asks again"
+            )
+        repository = data.get("repository")
         if isinstance(repository, dict):
             return repository
-        if repository is None and data is not None:
+        if repository is None:
             found = _error_at(answer.errors, ("repository",))
             if found is not None and found.type == "NOT_FOUND":
                 raise Unavailable(
@@ -113,6 +123,15 @@ class ReviewBatchPager:
                     status=403,
                 )
         raise _refused(self.repo, answer.errors)
+
+    def _no_partial_answer(self, answer: GraphQLAnswer) -> None:
+        """An error inside a pull request's reviews (a review, its author, its commit) means
+        that part of the answer is missing or null: the whole batch is refused rather than a
+        record written without it. (A pull request gone, NOT_FOUND at its alias, is read by
+        :meth:`_pull_missing`.)"""
+        deeper = [e for e in answer.errors if len(e.path) > 2 and e.path[0] == "repository"]
+        if deeper:
+            raise _refused(self.repo, tuple(deeper))
 
     def _pull_missing(self, answer: GraphQLAnswer, number: int) -> None:
         """A pull request that answered null: gone since it was listed (NOT_FOUND) is fine;
@@ -129,13 +148,14 @@ class ReviewBatchPager:
         reviews = pull.get("reviews")
         page_info = reviews.get("pageInfo") if isinstance(reviews, dict) else None
         nodes = reviews.get("nodes") if isinstance(reviews, dict) else None
-        if not isinstance(page_info, dict) or not isinstance(nodes, list):
-            raise GraphQLRefused(
-                f"GitHub's GraphQL answer for the reviews of {self.repo}#{number} has no "
-                "reviews list — `ghye resume --retry-failed` asks again"
-            )
+        if (
+            not isinstance(page_info, dict)
+            or not isinstance(nodes, list)
+            or not all(isinstance(n, dict) for n in nodes)
+        ):
+            raise self._odd(number, "no list of reviews (or a review that is not an object)")
         if not page_info.get("hasNextPage"):
-            return [n for n in nodes if isinstance(n, dict)], None
+            return nodes, None
         end = page_info.get("endCursor")
         if not isinstance(end, str) or end == after:
             raise LoopingList(
@@ -143,16 +163,21 @@ class ReviewBatchPager:
                 f"{after!r} — the list loops, so this unit stops here; "
                 "`ghye resume --retry-failed` tries it again"
             )
-        return [n for n in nodes if isinstance(n, dict)], end
+        return nodes, end
 
     def _record(self, node: dict[str, Any], number: int) -> dict[str, Any]:
         record = rest_review(node, api_url=self.api_url, repo=self.repo, number=number)
         if record is None:
-            raise GraphQLRefused(
-                f"GitHub's GraphQL answer for {self.repo}#{number} holds a review without an "
-                "id (fullDatabaseId) — `ghye resume --retry-failed` asks again"
-            )
+            raise self._odd(number, "a review without an id (fullDatabaseId)")
         return record
+
+    def _odd(self, number: int, what: str) -> TransientError:
+        """An answer of the wrong shape says nothing about the reviews: retryable, as an odd
+        REST page is."""
+        return TransientError(
+            f"GitHub's GraphQL answer for the reviews of {self.repo}#{number} holds {what} — "
+            "`ghye resume` asks again"
+        )
 
 
 def _error_at(errors: tuple[GraphQLError, ...], path: tuple[str, ...]) -> GraphQLError | None:
