@@ -6,14 +6,12 @@ org or user (``GET /orgs/{org}/installation`` or ``GET /users/{username}/install
 the installation id is configured, and exchanges the JWT for an installation token
 (``POST /app/installations/{id}/access_tokens`` → ``{"token", "expires_at"}``, valid one hour).
 
-Requests run as the client's do: through its pooled transport, only to the configured API's
-origin (:class:`~.origin.ApiOrigin`), with its Accept, API-version and User-Agent headers; 5xx,
-rate-limit answers, odd bodies and transport failures are retried a few times, then
-TransientError. A token is renewed before it runs out — ``min(5 min, a third of its lifetime)``
-before ``expires_at`` — by one exchange however many tasks ask at once, and after a 401
-(:meth:`AppInstallation.rejected`). A refusal from GitHub (a JWT it cannot verify, an App not
-installed, a suspended installation) is an AuthenticationFailed that says what to check; it
-stays: every later call raises it again instead of asking GitHub once more.
+Requests run as the client's do, and are retried (:mod:`.app_requests`); the JWTs are signed
+with the App's key (:mod:`.app_jwt`). A token is renewed before it runs out — ``min(5 min, a
+third of its lifetime)`` before ``expires_at`` — by one exchange however many tasks ask at once,
+and after a 401 (:meth:`AppInstallation.rejected`). A refusal from GitHub (a JWT it cannot
+verify, an App not installed, a suspended installation) is an AuthenticationFailed that says
+what to check; it stays: every later call raises it again instead of asking GitHub once more.
 
 Neither the key nor a token nor a JWT is written anywhere, logged, shown in a repr or put in an
 error's text; :meth:`AppInstallation.secrets` lists the tokens and JWT signatures issued so far
@@ -30,35 +28,24 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
-import jwt
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from gh_year_end.errors import AuthenticationFailed, ConfigInvalid, TransientError
-from gh_year_end.github.answers import describe_failure, github_message, pick_headers, read_body
-
-# The module, not its names: client.py may import this module in turn.
-from gh_year_end.github.credentials import scrub
-from gh_year_end.github.exchange import BASE_HEADERS, TRANSIENT_HTTPX
-from gh_year_end.github.origin import ApiOrigin
-from gh_year_end.github.ratelimit import classify_limit, parse_rate_headers, parse_retry_after
-from gh_year_end.github.tokens import TOKEN_RE
-from gh_year_end.github.transport import fetch
+from gh_year_end.github.app_jwt import JwtSigner
+from gh_year_end.github.app_requests import (
+    AppRequests,
+    AppSetup,
+    OwnerKind,
+    app_label,
+    installation_problem,
+    token_problem,
+)
 
 logger = logging.getLogger(__name__)
 
-OwnerKind = Literal["org", "user"]
-
-#: The JWT's ``iat`` is this far in the past (GitHub's advice against clock drift) …
-JWT_BACKDATE_SECONDS: Final = 60
-#: … and its ``exp`` this far ahead (GitHub allows at most 10 minutes).
-JWT_LIFETIME_SECONDS: Final = 9 * 60
 #: A token is renewed this long before it expires, or a third of its lifetime if that is less.
 RENEW_BEFORE_SECONDS: Final = 5 * 60.0
 #: What an installation token lives when GitHub's answer does not say (GitHub's documented hour).
@@ -67,12 +54,6 @@ DEFAULT_TOKEN_LIFETIME: Final = 3600.0
 FRESH_SECONDS: Final = 60.0
 #: … this many fresh tokens refused in a row and the credential is dead.
 FRESH_REFUSALS_DEAD: Final = 2
-#: A clock this far off GitHub's (its Date header) is corrected in JWTs and token lifetimes.
-SKEW_TOLERANCE_SECONDS: Final = 30.0
-#: The shortest RSA key accepted (GitHub generates 2048-bit keys; PyJWT warns below).
-MIN_KEY_BITS: Final = 2048
-#: Longest wait between two tries of an App endpoint.
-MAX_BACKOFF_SECONDS: Final = 60.0
 
 _APP_ID_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -90,12 +71,6 @@ class _Token:
 
     def __repr__(self) -> str:
         return "_Token(***)"
-
-
-@dataclass(slots=True)
-class _Tries:
-    failures: int = 0
-    skew_retried: bool = False
 
 
 class AppInstallation:
@@ -149,41 +124,43 @@ class AppInstallation:
             )
         if owner_kind not in ("org", "user"):
             raise ValueError(f"owner_kind must be 'org' or 'user', not {owner_kind!r}")
-        self._app_id = app_id
-        self._key = load_private_key(private_key, key_source, app_id)
-        self._key_source = key_source
-        self._config_key = config_key
+        self._setup = AppSetup(
+            app_id=app_id,
+            key_source=key_source,
+            config_key=config_key,
+            owner=owner,
+            owner_kind=owner_kind,
+            configured_id=installation_id is not None,
+        )
+        signer = JwtSigner(app_id, private_key, key_source)
         self._installation_id = installation_id
-        self._configured_id = installation_id is not None
-        self._owner = owner
-        self._owner_kind: OwnerKind = owner_kind
-        self._transport = transport
         self._clock = clock
-        self._sleep = sleep
-        self._retries = max(0, retries)
-        self._backoff = max(0.0, backoff_seconds)
-        self._timeout = timeout_seconds
-        self._issued: list[str] = []  # every token and JWT signature, for secrets()
-        self._origin = ApiOrigin(api_url, scrub=self._scrub)
-        self._headers = BASE_HEADERS  # the client's, but for Authorization
+        self._requests = AppRequests(
+            setup=self._setup,
+            signer=signer,
+            api_url=api_url,
+            transport=transport,
+            clock=clock,
+            sleep=sleep,
+            retries=retries,
+            backoff_seconds=backoff_seconds,
+            timeout_seconds=timeout_seconds,
+        )
         self._token: _Token | None = None
         self._flight: asyncio.Task[_Token] | None = None
         self._failed: str | None = None  # a refusal's message: every later call raises it
         self._fresh_refusals = 0
-        self._skew = 0.0  # GitHub's clock minus ours, when it is off by more than the tolerance
         self.exchanges = 0
         """Installation tokens obtained so far."""
         # The key must sign: a key PyJWT refuses is found now, not at the first request.
-        self._sign()
+        self._requests.sign()
 
     # --- Credential ----------------------------------------------------------------------
 
     @property
     def label(self) -> str:
         """ "GitHub App 123, installation 456" (before the lookup: "GitHub App 123")."""
-        if self._installation_id is None:
-            return f"GitHub App {self._app_id}"
-        return f"GitHub App {self._app_id}, installation {self._installation_id}"
+        return app_label(self._setup.app_id, self._installation_id)
 
     def __repr__(self) -> str:
         return f"AppInstallation({self.label})"
@@ -237,7 +214,7 @@ class AppInstallation:
 
     def secrets(self) -> tuple[str, ...]:
         """Every installation token issued so far and every JWT's signature."""
-        return tuple(self._issued)
+        return self._requests.secrets()
 
     # --- renewing --------------------------------------------------------------------------
 
@@ -271,14 +248,15 @@ class AppInstallation:
         if self._installation_id is None:
             self._installation_id = await self._look_up()
         installation_id = self._installation_id
-        body, received = await self._call(
+        body, received = await self._requests.call(
             "POST",
             f"/app/installations/{installation_id}/access_tokens",
             "an installation token",
-            _token_problem,
+            token_problem,
+            installation_id,
         )
         value: str = body["token"]
-        self._issued.append(value)
+        self._requests.remember(value)
         lifetime = self._lifetime(body.get("expires_at"), received)
         margin = min(RENEW_BEFORE_SECONDS, lifetime / 3)
         token = _Token(
@@ -300,20 +278,22 @@ class AppInstallation:
         return token
 
     async def _look_up(self) -> int:
-        path = "orgs" if self._owner_kind == "org" else "users"
-        body, _ = await self._call(
+        setup = self._setup
+        path = "orgs" if setup.owner_kind == "org" else "users"
+        body, _ = await self._requests.call(
             "GET",
-            f"/{path}/{quote(self._owner, safe='')}/installation",
+            f"/{path}/{quote(setup.owner, safe='')}/installation",
             "the installation",
-            _installation_problem,
+            installation_problem,
+            self._installation_id,
         )
         installation_id: int = body["id"]
         logger.info(
             "GitHub App %s: installation %d on %s %s",
-            self._app_id,
+            setup.app_id,
             installation_id,
-            self._owner_kind,
-            self._owner,
+            setup.owner_kind,
+            setup.owner,
         )
         return installation_id
 
@@ -323,7 +303,7 @@ class AppInstallation:
         if moment is None:
             logger.debug("%s: no readable expires_at; taking one hour", self.label)
             return DEFAULT_TOKEN_LIFETIME
-        lifetime = moment - (received + self._skew)
+        lifetime = moment - (received + self._requests.skew)
         if lifetime <= 0:
             logger.warning(
                 "%s: GitHub says the new installation token expired already (this computer's "
@@ -333,215 +313,8 @@ class AppInstallation:
             return DEFAULT_TOKEN_LIFETIME
         return lifetime
 
-    # --- one App request, with retries ---------------------------------------------------
-
-    def _sign(self) -> str:
-        now = int(self._clock() + self._skew)
-        claims = {
-            "iat": now - JWT_BACKDATE_SECONDS,
-            "exp": now + JWT_LIFETIME_SECONDS,
-            "iss": self._app_id,
-        }
-        try:
-            encoded = jwt.encode(claims, self._key, algorithm="RS256")
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise ConfigInvalid(
-                f"{self._key_source} cannot sign GitHub App {self._app_id}'s JSON web tokens "
-                f"({type(exc).__name__}) — use the private key (.pem) generated on the App's "
-                "settings page"
-            ) from None
-        signature = encoded.rpartition(".")[2]
-        if signature not in self._issued:
-            self._issued.append(signature)
-        return encoded
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        what: str,
-        problem_of: Callable[[dict[str, Any]], str | None],
-    ) -> tuple[dict[str, Any], float]:
-        """The JSON object a 2xx answer to ``method path`` holds (checked by ``problem_of``),
-        and when it was received; TransientError once retries are spent, AuthenticationFailed
-        for a refusal."""
-        url = self._origin.resolve(path)
-        tries = _Tries()
-        while True:
-            retry_after: float | None = None
-            request = httpx.Request(
-                method,
-                url,
-                headers={**self._headers, "Authorization": f"Bearer {self._sign()}"},
-                extensions={"timeout": httpx.Timeout(self._timeout).as_dict()},
-            )
-            try:
-                async with asyncio.timeout(self._timeout):
-                    response = await fetch(self._transport, request)
-            except TRANSIENT_HTTPX as exc:
-                problem = describe_failure(exc, url, self._timeout)
-            except TimeoutError:
-                problem = f"GitHub did not answer {url} within {self._timeout:g} s"
-            else:
-                received = self._clock()
-                skew_before = self._skew
-                self._learn_skew(response, received)
-                status = response.status_code
-                if 200 <= status < 300:
-                    body, odd, _ = read_body(response, expect="object", key=None)
-                    odd = odd or problem_of(body)
-                    if odd is None:
-                        return body, received
-                    problem = f"GitHub answered {url} with {odd} where {what} belongs"
-                elif status == 401 and self._skew != skew_before and not tries.skew_retried:
-                    # The JWT was signed by a clock GitHub's Date header says is off: once more.
-                    tries.skew_retried = True
-                    continue
-                elif self._retryable(response):
-                    problem = f"GitHub answered {status} {response.reason_phrase} for {url}"
-                    retry_after = parse_retry_after(response.headers.get("retry-after"), received)
-                else:
-                    raise AuthenticationFailed(self._refusal(response, what)) from None
-            await self._back_off(tries, self._scrub(problem), retry_after, url)
-
-    def _retryable(self, response: httpx.Response) -> bool:
-        status = response.status_code
-        if status >= 500 or status == 429:
-            return True
-        if status != 403:
-            return False
-        retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
-        rate = parse_rate_headers(pick_headers(response.headers.raw))
-        return classify_limit(status, github_message(response), retry_after, rate) is not None
-
-    async def _back_off(
-        self, tries: _Tries, problem: str, retry_after: float | None, url: str
-    ) -> None:
-        if tries.failures >= self._retries:
-            raise TransientError(
-                f"could not get {self.label}'s installation token: {problem} — gave up after "
-                f"{tries.failures + 1} attempts; try again later (`ghye resume` continues "
-                "where the run stopped)",
-                url=url,
-                detail=problem,
-            )
-        delay = self._backoff * float(2**tries.failures)
-        if retry_after is not None:
-            delay = retry_after
-        delay = min(delay, MAX_BACKOFF_SECONDS)
-        tries.failures += 1
-        logger.debug("%s; retry %d of %d in %.1f s", problem, tries.failures, self._retries, delay)
-        await self._sleep(delay)
-
-    def _learn_skew(self, response: httpx.Response, received: float) -> None:
-        server = _parse_http_date(response.headers.get("date"))
-        if server is None:
-            return
-        skew = server - received
-        self._skew = skew if abs(skew) > SKEW_TOLERANCE_SECONDS else 0.0
-
-    # --- messages ------------------------------------------------------------------------
-
-    def _refusal(self, response: httpx.Response, what: str) -> str:
-        """What GitHub's refusal of an App request means, and what to do (scrubbed)."""
-        status = response.status_code
-        said = f"{status} {github_message(response) or response.reason_phrase}"
-        app = f"GitHub App {self._app_id}"
-        owner = f"{self._owner_kind} {self._owner}"
-        looking_up = what == "the installation"
-        if status == 401:
-            text = (
-                f"GitHub refused {app}'s JSON web token ({said}) — check "
-                f"{self._config_key}.app_id and that the private key ({self._key_source}) is this "
-                f"App's{self._clock_hint()}"
-            )
-        elif status == 404 and looking_up:
-            text = (
-                f"{app} is not installed on {owner} ({said}) — install it there, or set "
-                f"{self._config_key}.installation_id"
-            )
-        elif status == 404 and self._configured_id:
-            text = (
-                f"{app} has no installation {self._installation_id} ({said}) — check "
-                f"{self._config_key}.installation_id, or leave it out to look up the App's "
-                f"installation on {owner}"
-            )
-        elif status == 404:
-            text = (
-                f"{app}'s installation {self._installation_id} on {owner} is gone ({said}) — "
-                "the App was uninstalled; install it again"
-            )
-        elif status == 403 and looking_up:
-            text = (
-                f"GitHub refused to show {app}'s installation on {owner} ({said}) — check the "
-                "App's settings and its installation there"
-            )
-        elif status == 403:
-            text = (
-                f"GitHub refused an installation token for {self.label} ({said}) — the "
-                "installation may be suspended, or the App may lack a permission; check the "
-                f"App's installation on {owner}"
-            )
-        elif 300 <= status < 400:
-            text = (
-                f"GitHub answered {status} {response.reason_phrase} when asked for {what} of "
-                f"{self.label} — not followed; check github.api_url"
-            )
-        else:
-            text = f"GitHub refused {what} of {self.label} ({said})"
-        return self._scrub(text)
-
-    def _clock_hint(self) -> str:
-        if not self._skew:
-            return ""
-        direction = "behind" if self._skew > 0 else "ahead of"
-        return (
-            f"; this computer's clock is {abs(self._skew):.0f} s {direction} GitHub's — set it "
-            "right (NTP)"
-        )
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self._issued)
-
 
 # --- pure helpers ----------------------------------------------------------------------------
-
-
-def load_private_key(pem: bytes, source: str, app_id: str) -> RSAPrivateKey:
-    """The RSA private key in ``pem``; ConfigInvalid naming ``source`` (never the key) if not."""
-    advice = (
-        f"— use the private key (.pem) generated on GitHub App {app_id}'s settings page, "
-        "unencrypted, as GitHub gives it"
-    )
-    if not pem.strip():
-        raise ConfigInvalid(f"{source} is empty {advice}")
-    try:
-        key = load_pem_private_key(pem, password=None)
-    except TypeError:
-        raise ConfigInvalid(f"{source} holds a password-protected private key {advice}") from None
-    except (ValueError, UnsupportedAlgorithm):
-        raise ConfigInvalid(f"{source} does not hold a readable PEM private key {advice}") from None
-    if not isinstance(key, RSAPrivateKey):
-        raise ConfigInvalid(
-            f"{source} holds a private key that is not RSA (GitHub Apps sign with RS256) {advice}"
-        )
-    if key.key_size < MIN_KEY_BITS:  # GitHub makes 2048-bit keys; this one is not GitHub's
-        raise ConfigInvalid(f"{source} holds a {key.key_size}-bit RSA key, too short {advice}")
-    return key
-
-
-def _installation_problem(body: dict[str, Any]) -> str | None:
-    value = body.get("id")
-    if type(value) is not int or value <= 0:  # type(): a bool is no id
-        return "an object without a numeric 'id'"
-    return None
-
-
-def _token_problem(body: dict[str, Any]) -> str | None:
-    value = body.get("token")
-    if not isinstance(value, str) or TOKEN_RE.match(value) is None:
-        return "an object without a usable 'token'"
-    return None
 
 
 def _parse_time(value: Any) -> float | None:
@@ -556,17 +329,6 @@ def _parse_time(value: Any) -> float | None:
         return None
     seconds = moment.timestamp()
     return seconds if math.isfinite(seconds) else None
-
-
-def _parse_http_date(value: str | None) -> float | None:
-    """Epoch seconds of an HTTP Date header; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return moment.timestamp() if moment.tzinfo is not None else None
 
 
 __all__ = ["AppInstallation", "OwnerKind"]

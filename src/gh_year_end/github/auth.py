@@ -12,7 +12,8 @@ import httpx
 
 from gh_year_end.config import AppAuthConfig, Config
 from gh_year_end.errors import ConfigInvalid, TokenMissing
-from gh_year_end.github.app_auth import AppInstallation, load_private_key
+from gh_year_end.github.app_auth import AppInstallation
+from gh_year_end.github.app_jwt import load_private_key
 from gh_year_end.github.credentials import Credential, token_credentials
 
 

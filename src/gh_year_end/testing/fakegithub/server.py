@@ -11,14 +11,7 @@ work counts towards that time — whole, or as the fault says: "reset" drops the
 "truncate" sends half the promised body, "eof" sends a close-delimited head and hangs up,
 "trickle" sends the body one byte every ``trickle_seconds``.
 
-Who: every limit and every x-ratelimit-* header is the account's that sent the request, as on
-GitHub (:mod:`.accounts`, :mod:`.limits`): ``token`` is the primary account's (fake-user, or
-the owner in user mode), each of ``tokens`` its login's — tokens of one login share one budget;
-an installation token of the App (:mod:`.apps`) spends its installation's budget until it
-expires. An unknown token, an expired installation token, a JWT (it is no token) or no
-credential at all is 401 "Bad credentials" (counted ``bad_auth``; an expired one also
-``expired_tokens``), spends nothing and carries the anonymous budget's headers (60 per window;
-an expired installation token's: its installation's).
+Who: :mod:`.callers` finds the account whose budget a request spends (or the 401 refusing it).
 The secondary limit counts each account's requests in flight. The App routes (``GET /app``,
 ``GET /orgs/{org}/installation``, ``GET /users/{user}/installation``, ``POST
 /app/installations/{id}/access_tokens``) take a JWT instead, verified as GitHub does (a flaw:
@@ -29,7 +22,7 @@ App's own budget. Each log entry names the account (``account``: its login, "ins
 counts the authenticated requests per account, ``app_exchanges`` the tokens issued.
 
 GraphQL (``POST /graphql``; with the GHES prefix ``/api/v3``, ``POST /api/graphql``; see
-:func:`graphql_path`) goes through the same pipeline with three differences: the
+:func:`.callers.graphql_path`) goes through the same pipeline with three differences: the
 primary limit is not taken on admission — :class:`.graphql_api.GraphQLApi` takes the query's
 points from the "graphql" window once it knows its cost, and answers 200 with a
 ``RATE_LIMITED`` error past it; the x-ratelimit-* headers are the "graphql" window's
@@ -56,21 +49,20 @@ from types import TracebackType
 from typing import Any
 
 from gh_year_end.testing.fakegithub import control
-from gh_year_end.testing.fakegithub.accounts import ANONYMOUS, Account, Accounts
+from gh_year_end.testing.fakegithub.accounts import Account, Accounts
 from gh_year_end.testing.fakegithub.api import Api
 from gh_year_end.testing.fakegithub.apps import FakeApp
+from gh_year_end.testing.fakegithub.callers import Callers, graphql_path, graphql_route
 from gh_year_end.testing.fakegithub.data import TOKEN_USER_LOGIN, FakeData, Visibility
 from gh_year_end.testing.fakegithub.faults import FaultPicker, faulted_answer
 from gh_year_end.testing.fakegithub.limits import Limits
 from gh_year_end.testing.fakegithub.records import Records
 from gh_year_end.testing.fakegithub.settings import FakeSettings
 from gh_year_end.testing.fakegithub.wire import (
-    GRAPHQL_DOCS_URL,
     Request,
     Response,
     ResponseWriter,
     Waker,
-    bearer_token,
     error_response,
     parse_request,
     reset_connection,
@@ -79,9 +71,6 @@ from gh_year_end.testing.fakegithub.wire import (
 )
 
 _BACKLOG = 512
-
-Route = Callable[[Request], Response]
-"""A request → its answer (the REST routes, GraphQL)."""
 
 
 class FakeGitHub:
@@ -102,8 +91,7 @@ class FakeGitHub:
         self._app: FakeApp | None = None
         self._faults = FaultPicker(s.faults, s.fault_rate, s.fault_kinds, s.seed)
         self._seq = 0
-        self._api: Api | None = None
-        self._graphql: Route | None = None
+        self._callers: Callers | None = None
         self._graphql_path = graphql_path(s.prefix) if s.graphql else None
         self._wire: ResponseWriter | None = None
         self._port: int | None = None
@@ -252,10 +240,18 @@ class FakeGitHub:
             s = self.settings
             link_base = s.link_base_url or self.base_url
             records = Records(self.data, self.base_url)
-            self._api = Api(self.data, records, link_base, self._accounts)
             self._app = FakeApp(s, self._clock, self._stats, records.owner(), self.base_url)
+            graphql = None
             if self._graphql_path is not None:
-                self._graphql = _graphql_route(self.data, records, self._limits, s)
+                graphql = graphql_route(self.data, records, self._limits, s)
+            self._callers = Callers(
+                accounts=self._accounts,
+                app=self._app,
+                limits=self._limits,
+                stats=self._stats,
+                api=Api(self.data, records, link_base, self._accounts).handle,
+                graphql=graphql,
+            )
             self._wire = ResponseWriter(self._port)
             self._loop = loop
             ready.set()
@@ -415,28 +411,11 @@ class FakeGitHub:
         thread."""
         limits = self._limits
         graphql = self._graphql_path is not None and req.raw_path == self._graphql_path
-        token = bearer_token(req.headers.get("authorization", ""))
-        assert self._api is not None
-        assert self._app is not None
-        route: Route
-        credential: str | None
-        if FakeApp.route_of(req) is not None:
-            refused = self._app.verify(token)
-            if refused is not None:
-                self._count(bad_auth=1)
-                refused.headers += limits.headers(ANONYMOUS)
-                return refused, None, None, "jwt"
-            assert self._app.account is not None  # a JWT it verified: there is an App
-            account, credential = self._app.account, "jwt"
-            route = self._app.handle
-        else:
-            found, credential = self._caller(token, graphql=graphql)
-            if isinstance(found, Response):
-                return found, None, None, credential
-            account = found
-            route = self._api.handle
-            if graphql:
-                route = self._graphql or _graphql_missing
+        assert self._callers is not None
+        found, credential, route = self._callers.identify(req, graphql=graphql)
+        if isinstance(found, Response):
+            return found, None, None, credential
+        account = found
         req.caller = account
         limits.enter(account)
         with self._stats.lock:
@@ -453,40 +432,6 @@ class FakeGitHub:
             response = faulted_answer(fault, req, route)
         response.headers += limits.headers(account, graphql=graphql)
         return response, fault, account, credential
-
-    def _caller(self, token: str | None, *, graphql: bool) -> tuple[Account | Response, str | None]:
-        """The account a data request's token spends, or the 401 refusing it, and how the log
-        names the token (None: there was none).
-
-        The 401 "Bad credentials" refuses an unknown token, an expired installation token, a
-        JWT (no token) and no credential at all; it spends nothing. Its x-ratelimit-* headers
-        are the installation's for an expired installation token (its budget as it stands),
-        else the anonymous budget's. (GitHub has been measured to send none on the 401 for a
-        credential it could not resolve; the fake keeps its every-answer-has-them contract,
-        which its tests rely on, with headers that tell no lie about the credential's budget.)
-        """
-        expired = False
-        if token is not None:
-            static = self._accounts.credential(token)
-            if static is not None:
-                return static.account, static.label
-            assert self._app is not None
-            found = self._app.token_account(token)
-            if isinstance(found, Account):
-                return found, "installation token"
-            expired = found == "expired"
-        self._count(bad_auth=1, expired_tokens=int(expired))
-        docs = {"documentation_url": GRAPHQL_DOCS_URL} if graphql else {}
-        response = error_response(401, "Bad credentials", **docs)
-        whose = self._app.installation if expired and self._app is not None else None
-        response.headers += self._limits.headers(whose or ANONYMOUS, graphql=graphql)
-        label = None if token is None else "expired installation token" if expired else "unknown"
-        return response, label
-
-    def _count(self, *, bad_auth: int = 0, expired_tokens: int = 0) -> None:
-        with self._stats.lock:
-            self._stats.bad_auth += bad_auth
-            self._stats.expired_tokens += expired_tokens
 
     async def _send(
         self,
@@ -513,27 +458,3 @@ class FakeGitHub:
             close_delimited=close_delimited,
             head_only=head_only,
         )
-
-
-def graphql_path(prefix: str) -> str:
-    """Where GraphQL is served for a REST ``prefix``: GitHub.com's ``/graphql`` (no prefix);
-    GHES's ``/api/graphql`` beside ``/api/v3``; ``<prefix>/graphql`` for any other prefix."""
-    return prefix.removesuffix("/v3") + "/graphql"
-
-
-def _graphql_route(
-    data: FakeData, records: Records, limits: Limits, settings: FakeSettings
-) -> Route | None:
-    """GraphQL's route, or None when graphql-core is not installed (it is imported only here:
-    the REST fake runs without it)."""
-    try:
-        from gh_year_end.testing.fakegithub.graphql_api import GraphQLApi  # noqa: PLC0415
-    except ImportError:
-        return None
-    return GraphQLApi(data, records, limits, settings).handle
-
-
-def _graphql_missing(_req: Request) -> Response:
-    return error_response(
-        501, "the fake GitHub serves GraphQL with graphql-core, which is not installed"
-    )

@@ -1,0 +1,208 @@
+"""What `ghye status` reports: :class:`StatusReport` and its parts (counts, lock, pace, what
+the estimate says is left), and its JSON form (:meth:`StatusReport.to_dict`, the ``--json``
+output; schema in docs/cli.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from gh_year_end.collect.events import UnitFailure
+from gh_year_end.storage.atomic import iso_z
+from gh_year_end.storage.lock import HolderState
+
+if TYPE_CHECKING:
+    from gh_year_end.collect.estimate import Figure
+
+SCHEMA_VERSION: Final = 1
+
+
+@dataclass(frozen=True)
+class RepoCounts:
+    """Planned repos by (derived) status."""
+
+    total: int
+    complete: int
+    in_progress: int
+    pending: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class UnitCounts:
+    """Repo×endpoint units by status (``failed`` excludes ``unavailable``)."""
+
+    total: int
+    complete: int
+    unavailable: int
+    failed: int
+    in_progress: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class EndpointSummary:
+    """One endpoint across every planned repo."""
+
+    endpoint: str
+    units: int
+    complete: int
+    unavailable: int
+    failed: int
+    in_progress: int
+    pending: int
+    pages: int
+    records: int
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The run lock as seen from outside: its state and the recorded owner, if any."""
+
+    state: HolderState
+    pid: int | None = None
+    host: str | None = None
+    user: str | None = None
+    command: str | None = None
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """The recent pace, from unit end times (see :mod:`.status_eta`)."""
+
+    units_per_minute: float | None
+    records_per_minute: float | None
+    basis_units: int
+    span_seconds: float | None
+    pages_per_minute: float | None = None
+
+
+EtaBasis = Literal["estimate", "units"]
+
+
+@dataclass(frozen=True)
+class EstimateLeft:
+    """What the estimate says is left: requests per resource (GraphQL: points), and the waits
+    for resets the budgets it recorded impose (None: no budget recorded)."""
+
+    path: Path
+    written_at: datetime
+    written_by: str
+    requests: dict[str, Figure]
+    wait_seconds: float | None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Everything `ghye status` shows; :meth:`to_dict` is the ``--json`` form."""
+
+    target: str
+    target_mode: str
+    target_dir: Path
+    checkpoint_path: Path
+    year: int
+    since: datetime
+    until: datetime
+    created_at: datetime | None
+    updated_at: datetime | None
+    generated_at: datetime
+    current_phase: str | None
+    phases: tuple[tuple[str, bool], ...]
+    config_changed: tuple[str, ...]
+    repos: RepoCounts
+    units: UnitCounts
+    endpoints: tuple[EndpointSummary, ...]
+    failures: tuple[UnitFailure, ...]
+    lock: LockInfo
+    throughput: Throughput
+    eta_seconds: float | None
+    manifest_path: Path | None
+    eta_basis: EtaBasis | None = None
+    """What the ETA was worked out from (None: no ETA)."""
+    estimate: EstimateLeft | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether a live process holds the lock (a collect is running)."""
+        return self.lock.state == "alive"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (schema in docs/cli.md; ``schema_version`` changes on breaking edits)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "generated_at": iso_z(self.generated_at),
+            "target": {"mode": self.target_mode, "name": self.target, "dir": str(self.target_dir)},
+            "window": {"year": self.year, "since": iso_z(self.since), "until": iso_z(self.until)},
+            "checkpoint": {
+                "path": str(self.checkpoint_path),
+                "created_at": _iso_or_none(self.created_at),
+                "updated_at": _iso_or_none(self.updated_at),
+                "config_matches": not self.config_changed,
+                "changed_keys": list(self.config_changed),
+            },
+            "phases": {
+                "current": self.current_phase,
+                "list": [{"name": name, "complete": done} for name, done in self.phases],
+            },
+            "repos": _fields(self.repos),
+            "units": _fields(self.units),
+            "endpoints": {
+                e.endpoint: {k: v for k, v in _fields(e).items() if k != "endpoint"}
+                for e in self.endpoints
+            },
+            "failures": [
+                {
+                    "repo": f.repo,
+                    "endpoint": f.endpoint,
+                    "reason": f.reason,
+                    "retryable": f.retryable,
+                    "unavailable": f.unavailable,
+                    "http_status": f.http_status,
+                }
+                for f in self.failures
+            ],
+            "lock": {
+                "state": self.lock.state,
+                "pid": self.lock.pid,
+                "host": self.lock.host,
+                "user": self.lock.user,
+                "command": self.lock.command,
+                "started_at": _iso_or_none(self.lock.started_at),
+            },
+            "running": self.running,
+            "throughput": _fields(self.throughput),
+            "eta_seconds": self.eta_seconds,
+            "eta_basis": self.eta_basis,
+            "estimate": _estimate_dict(self.estimate),
+            "manifest": {
+                "exists": self.manifest_path is not None,
+                "path": str(self.manifest_path) if self.manifest_path is not None else None,
+            },
+        }
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return dict(vars(obj))
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return iso_z(moment) if moment is not None else None
+
+
+def _estimate_dict(left: EstimateLeft | None) -> dict[str, Any] | None:
+    if left is None:
+        return None
+    return {
+        "path": str(left.path),
+        "written_at": iso_z(left.written_at),
+        "written_by": left.written_by,
+        "requests_left": {
+            resource: {"requests": figure.requests, "exact": figure.exact}
+            for resource, figure in left.requests.items()
+        },
+        "wait_seconds": left.wait_seconds,
+    }
