@@ -14,14 +14,16 @@ Rows (each is also a script of its own in bench/, with more detail):
                         (16-repo org, 2025 window), the two datasets compared        identical
     h  credentials_run.py  one collection with 3 credentials (3 accounts) vs 1,    >= 2.8x, 0
                         100 requests / 10 s each: throughput ratio, limit errors
+    i  app_renewal.py   a GitHub App whose installation tokens live 30 s, a 70 s     renewed,
+                        run: exchanges, expired-token refusals, exact, no leak      exact
 
 Everything talks to the fake GitHub on 127.0.0.1. Takes about 6 minutes on 2 idle cores (up to
-~10 when other work shares the machine), and row h about 90 s more.
+~10 when other work shares the machine), and rows h and i about 90 s and 75 s more.
 Goals are reported, not enforced: the exit status is 0 when every row ran (``--strict``: 1 when
 a goal is missed). Other processes busy on the machine slow rows a, c and f down; the load
 average at the start and the end is printed and stored.
 
-    .venv/bin/python bench/run.py [--rows abcdef] [--strict]
+    .venv/bin/python bench/run.py [--rows abcdefghi] [--strict]
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import app_renewal
 import commit_cost
 import credentials_run
 import latency
@@ -265,6 +268,21 @@ def row_h() -> Row:
     )
 
 
+def row_i() -> Row:
+    """A GitHub App whose installation tokens live 30 s, renewed throughout a run."""
+    r = app_renewal.measure()
+    return Row(
+        "i",
+        "App tokens of 30 s, renewed",
+        f"{r.elapsed:.0f} s run: {r.exchanges} exchanges, {r.expired_refusals} expired-token"
+        f" refusals (renewed, sent again); exact {'yes' if r.exact else 'NO'}, nothing on disk"
+        f" {'yes' if not r.leaked else 'NO'}",
+        "renewed, exact, no leak",
+        r.met,
+        details=vars(r),
+    )
+
+
 ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "a": ("overhead vs bare httpx loop", row_a),
     "b": ("page commit, 10,000 vs 10 repos", row_b),
@@ -274,6 +292,7 @@ ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "f": ("ghye status, 10,000 repos", row_f),
     "g": ("requests per dataset (16 repos, 2025)", row_g),
     "h": ("3 credentials vs 1 (100 / 10 s each)", row_h),
+    "i": ("App tokens of 30 s, renewed", row_i),
 }
 
 
