@@ -11,6 +11,7 @@ in it, page in circles. It runs in a background thread with its own event loop::
         fake.stats()        # what it was asked, what it answered
         fake.expected(since, until)   # the ids a correct collection of the window holds
         fake.inject("empty", match="/pulls")   # the next matching data request answers 200 + ""
+        fake.mutate(seed=1, edits=2, adds=1)   # the data changes while served: what changed
 
 or from a shell (prints one "fake GitHub listening on <base_url> — …" line, serves until
 SIGINT/SIGTERM; ``--help`` lists every setting with its default, and every fault kind)::
@@ -49,6 +50,12 @@ installation on the owner and exchanges JWTs for installation tokens that expire
 installation's budget (``fake.installation_tokens()`` lists them, for leak checks). See
 :mod:`.accounts` and :mod:`.apps`.
 
+Conditional requests and changing data: every 200 of a REST data route carries an ``ETag``
+and a GET whose ``If-None-Match`` matches it is answered 304, spending no "core" budget
+(``stats()["not_modified"]``, ``["core_spent"]``) — see :mod:`.etags`; ``fake.mutate(...)``
+(``POST /_fake/mutate``) edits, adds and deletes items and adds repos at the clock's now, every
+list, count, GraphQL answer, ETag and ``expected`` following — see :mod:`.mutate`.
+
 One job per module:
 
 ``settings``  what it serves and how it behaves (each field with its help text)
@@ -64,7 +71,10 @@ One job per module:
 ``graphql_cost`` a query's points and nodes, by GitHub's documented rules, before it runs
 ``search``    issue-search qualifiers → counts
 ``paging``    pages of a listing and their Link headers
+``etags``     conditional requests: ETags on REST answers, 304s that give their budget back
 ``control``   the counters, the request log and the ``/_fake/*`` routes
+``mutate``    data that changes while served: what to change, and the summary of the changes
+``changes``   one repo's edits, adds and deletes, each as GitHub makes it
 ``data``      the dataset: repos, items built lazily, the expected ids of a window
 ``repos``     one repo as listed, and its items as integer columns with their queries
 ``generate``  a repo's items, generated from the seed

@@ -65,6 +65,7 @@ class Api:
         self.spec = data.spec
         self.accounts = accounts
         self._rows: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
+        self._generation = data.generation  # the data's, when _rows was filled
 
     def handle(self, req: Request) -> Response:
         """Answer one authenticated, admitted GET."""
@@ -322,8 +323,8 @@ class Api:
                 rows = self._cached(key, lambda: d.pulls(state, sort, desc == "desc"))
                 return self._page(req, rows, _bind(rec.pull, info, d), path, name)
             case ["pulls", number] if number.isdigit():
-                row = int(number) - 1
-                if not 0 <= row < d.tickets or d.t_pull_rank[row] < 0:
+                row = d.pull_row(int(number))
+                if row is None:
                     return not_found(name)
                 return Response(200, rec.pull(info, d, row).encode(), endpoint=name)
             case ["issues"]:
@@ -359,7 +360,11 @@ class Api:
         return not_found(name)
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], list[int]]) -> list[int]:
-        """Filtered row lists per query: every page of one listing filters the same way."""
+        """Filtered row lists per query: every page of one listing filters the same way (until
+        a mutation changes the data: then every list is made anew)."""
+        if self._generation != self.data.generation:
+            self._rows.clear()
+            self._generation = self.data.generation
         found = self._rows.get(key)
         if found is not None:
             self._rows.move_to_end(key)

@@ -184,7 +184,10 @@ def fault_table() -> str:
             "",
             "introspection (no token needed, at the root and under --prefix): GET /_fake/stats,",
             "/_fake/log, /_fake/totals, /_fake/expected?since=&until=; POST /_fake/reset-stats,",
-            "/_fake/inject?kind=&match=&times=",
+            "/_fake/inject?kind=&match=&times=, /_fake/mutate?seed=&edits=&adds=&deletes=&",
+            "new_repos=&repos=&kinds=&bump_pull_on_review= (the data changes while served; the",
+            "answer says what changed). REST answers carry ETags; a matching If-None-Match is a",
+            "304 that spends no budget.",
         ]
     )
 

@@ -1,8 +1,15 @@
 """What the fake tells about itself: its counters and request log (:class:`Stats`), and the
-``/_fake/*`` routes — stats, log, totals, expected, reset-stats, inject.
+``/_fake/*`` routes — stats, log, totals, expected, reset-stats, inject, mutate.
 
 Introspection needs no token, is never delayed or faulted, and is served both at the root and
-under the prefix.
+under the prefix. ``POST /_fake/mutate`` changes the data while it is served (the same as
+``FakeGitHub.mutate``; :mod:`.mutate`) and answers the summary of what changed.
+
+Counters of conditional requests (:mod:`.etags`): ``not_modified`` counts the 304s answered;
+``core_spent`` the requests that spent a unit of an account's "core" budget (a 304 gives its
+unit back, GET /rate_limit and refused requests never take one), ``core_spent_by_account`` the
+same per account label. So "``requests`` sent, ``not_modified`` answered 304, ``core_spent``
+counted against the budget".
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
 from gh_year_end.testing.fakegithub.data import Visibility, parse_moment
+from gh_year_end.testing.fakegithub.mutate import query_args
 from gh_year_end.testing.fakegithub.wire import (
     Request,
     Response,
@@ -53,6 +61,9 @@ class Stats:
         self.by_account: Counter[str] = Counter()  # authenticated requests per account label
         self.app_exchanges = 0  # installation tokens issued (POST …/access_tokens answered 201)
         self.expired_tokens = 0  # requests refused 401 for an expired installation token
+        self.not_modified = 0  # conditional requests answered 304 Not Modified
+        self.core_spent = 0  # requests that spent a unit of an account's "core" budget
+        self.core_spent_by_account: Counter[str] = Counter()  # the same, per account label
 
     def snapshot(self) -> dict[str, Any]:
         """The /_fake/stats document."""
@@ -73,6 +84,9 @@ class Stats:
                 "by_account": dict(self.by_account),
                 "app_exchanges": self.app_exchanges,
                 "expired_tokens": self.expired_tokens,
+                "not_modified": self.not_modified,
+                "core_spent": self.core_spent,
+                "core_spent_by_account": dict(self.core_spent_by_account),
             }
 
 
@@ -86,7 +100,9 @@ def answer(fake: FakeGitHub, req: Request) -> Response:
 
     GET /_fake/stats, GET /_fake/log, GET /_fake/totals,
     GET /_fake/expected?since=&until=&include_forks=0|1&include_archived=0|1&visibility=,
-    POST /_fake/reset-stats, POST /_fake/inject?kind=&match=&times=.
+    POST /_fake/reset-stats, POST /_fake/inject?kind=&match=&times=,
+    POST /_fake/mutate?seed=&edits=&adds=&deletes=&new_repos=&repos=&kinds=a,b&
+    bump_pull_on_review=true|false (each optional; see :mod:`.mutate`; 400 naming what is wrong).
     """
     path = req.path if req.path.startswith("/_fake/") else req.target.partition("?")[0]
     p = req.params
@@ -107,6 +123,8 @@ def answer(fake: FakeGitHub, req: Request) -> Response:
             return json_response(200, {"ok": True})
         if path == "/_fake/expected" and req.method == "GET":
             return _expected(fake, p)
+        if path == "/_fake/mutate" and req.method == "POST":
+            return json_response(200, fake.mutate(**query_args(p)))
     except ValueError as exc:
         return error_response(400, str(exc))
     return not_found()

@@ -4,11 +4,16 @@ on first use and cached, and the ids a correct collection of a window holds.
 Scale without memory: a repo's items are a skeleton of integer arrays (:mod:`.repos`), and full
 records are rendered only for the rows of the page being served (:mod:`.records`), so a fake
 holding 500,000+ items costs tens of megabytes, not gigabytes. Everything follows from the
-:class:`DataSpec` (the seed included).
+:class:`DataSpec` (the seed included) — and from the mutations applied since (:mod:`.mutate`):
+each one bumps :attr:`FakeData.generation` (caches of row lists key on it), may append repos
+(:meth:`FakeData.add_repo`) or push one (:meth:`FakeData.push`), and holds :attr:`FakeData.lock`
+while it runs, which :meth:`FakeData.expected` and :meth:`FakeData.totals` take too: they may
+be asked from another thread than the server's, where mutations run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from array import array
@@ -17,8 +22,8 @@ from typing import Any, Final, Literal
 
 from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.testing.fakegithub.generate import DAY, build_repo
-from gh_year_end.testing.fakegithub.repos import REPO_BASE, USER_BASE, RepoData, RepoInfo
-from gh_year_end.testing.fakegithub.settings import DataSpec
+from gh_year_end.testing.fakegithub.repos import REPO_BASE, USER_BASE, RepoData, RepoInfo, Table
+from gh_year_end.testing.fakegithub.settings import MAX_REPOS, DataSpec
 
 ENDPOINTS: Final = ENDPOINT_NAMES
 """The endpoint names, as in the checkpoint and the data folders."""
@@ -86,6 +91,9 @@ class FakeData:
         self.user_ids = [USER_BASE + 7919 * i for i in range(self.N_USERS)]
         self.owner_id = TOKEN_USER_ID if spec.mode == "user" else 9_000_000 + spec.seed % 1000
         self._lock = threading.Lock()
+        self.lock = threading.RLock()  # held by a mutation, and by readers off the server loop
+        self.generation = 0  # mutations applied so far
+        self.mutated_at = 0  # the moment of the last one (epoch seconds)
         self._built: dict[int, RepoData] = {}
         status: dict[int, int] = {}
         for codes, code in ((spec.forbidden, 403), (spec.blocked, 451), (spec.not_found, 404)):
@@ -94,11 +102,8 @@ class FakeData:
         for i in range(spec.repos):
             created = spec.start_ts - (spec.repos - i) * DAY
             repos.append(
-                RepoInfo(
-                    index=i,
-                    id=REPO_BASE + (spec.seed % 100) * 10_000 + i,
-                    name=f"repo-{i:03d}",
-                    full_name=f"{spec.owner}/repo-{i:03d}",
+                self._repo_info(
+                    i,
                     private=i in spec.private,
                     fork=i in spec.forks,
                     archived=i in spec.archived,
@@ -111,6 +116,50 @@ class FakeData:
         self.repos: tuple[RepoInfo, ...] = tuple(repos)
         self._by_name = {r.full_name.lower(): r for r in repos}
         self._by_id = {r.id: r for r in repos}
+
+    def _repo_info(self, i: int, **fields: Any) -> RepoInfo:
+        name = f"repo-{i:03d}"
+        repo_id = REPO_BASE + (self.spec.seed % 100) * 10_000 + i
+        return RepoInfo(
+            index=i, id=repo_id, name=name, full_name=f"{self.spec.owner}/{name}", **fields
+        )
+
+    def add_repo(self, now: int) -> RepoInfo:
+        """A new repository at the end of the list, created and pushed ``now``: public, no fork,
+        not archived, answering; its items are generated as every repo's are (from the seed and
+        its index), as if its history had been pushed to it now."""
+        i = len(self.repos)
+        if i >= MAX_REPOS:
+            raise ValueError(f"the fake holds at most {MAX_REPOS} repositories")
+        info = self._repo_info(
+            i,
+            private=False,
+            fork=False,
+            archived=False,
+            status=None,
+            empty=False,
+            created=now,
+            pushed=now,
+        )
+        self._put(info)
+        return info
+
+    def push(self, info: RepoInfo, now: int) -> RepoInfo:
+        """``info`` pushed to at ``now`` (its pushed_at, and the updated_at the fake ties to it)."""
+        pushed = dataclasses.replace(info, pushed=now)
+        self._put(pushed)
+        return pushed
+
+    def _put(self, info: RepoInfo) -> None:
+        """Add or replace a repo; readers holding the old tuple keep a consistent one."""
+        repos = list(self.repos)
+        if info.index < len(repos):
+            repos[info.index] = info
+        else:
+            repos.append(info)
+        self.repos = tuple(repos)
+        self._by_name[info.full_name.lower()] = info
+        self._by_id[info.id] = info
 
     def find(self, owner: str, name: str) -> RepoInfo | None:
         """The repo ``owner/name`` (case-insensitive, as GitHub), or None."""
@@ -163,18 +212,21 @@ class FakeData:
         """What a correct collection of [since, until) holds; see FakeGitHub.expected."""
         s = _aware(since).timestamp()
         u = _aware(until).timestamp()
-        repos = self.select(
-            include_forks=include_forks, include_archived=include_archived, visibility=visibility
-        )
         units: dict[str, dict[str, list[Any]]] = {}
         unavailable: dict[str, int] = {}
         empty: list[str] = []
-        for info in repos:
-            if info.status is not None:
-                unavailable[info.full_name] = info.status
-            if info.empty:
-                empty.append(info.full_name)
-            units[info.full_name] = self._unit_ids(info, s, u)
+        with self.lock:
+            repos = self.select(
+                include_forks=include_forks,
+                include_archived=include_archived,
+                visibility=visibility,
+            )
+            for info in repos:
+                if info.status is not None:
+                    unavailable[info.full_name] = info.status
+                if info.empty:
+                    empty.append(info.full_name)
+                units[info.full_name] = self._unit_ids(info, s, u)
         return {
             "since": iso(s),
             "until": iso(u),
@@ -187,22 +239,32 @@ class FakeData:
     def _unit_ids(self, info: RepoInfo, s: float, u: float) -> dict[str, list[Any]]:
         d = self.repo(info)
 
-        def keep(created: array[int], updated: array[int]) -> list[int]:
-            return [r for r in range(len(created)) if created[r] < u and updated[r] >= s]
+        def keep(table: Table, created: array[int], updated: array[int]) -> list[int]:
+            gone = d.gone.get(table, ())
+            return [
+                r
+                for r in range(len(created))
+                if created[r] < u and updated[r] >= s and r not in gone
+            ]
 
-        tickets = set(keep(d.t_created, d.t_updated))
+        tickets = set(keep("t", d.t_created, d.t_updated))
         pulls = sorted(r for r in tickets if d.t_pull_rank[r] >= 0)
         window_pulls = set(pulls)
+        gone_reviews = d.gone.get("rv", ())
         reviews = sorted(
             d.review_id(r)
             for r in range(len(d.rv_submitted))
-            if d.rv_parent[r] in window_pulls and s <= d.rv_submitted[r] < u
+            if d.rv_parent[r] in window_pulls
+            and s <= d.rv_submitted[r] < u
+            and r not in gone_reviews
         )
+        ic = keep("ic", d.ic_created, d.ic_updated)
+        rc = keep("rc", d.rc_created, d.rc_updated)
         return {
             "pulls": [d.pull_id(r) for r in pulls],
             "issues": [d.issue_id(r) for r in sorted(tickets) if d.t_pull_rank[r] < 0],
-            "issue_comments": [d.issue_comment_id(r) for r in keep(d.ic_created, d.ic_updated)],
-            "review_comments": [d.review_comment_id(r) for r in keep(d.rc_created, d.rc_updated)],
+            "issue_comments": [d.issue_comment_id(r) for r in ic],
+            "review_comments": [d.review_comment_id(r) for r in rc],
             "reviews": reviews,
             "commits": [
                 d.commit_sha(self.spec.seed, r)
@@ -214,15 +276,17 @@ class FakeData:
     def totals(self) -> dict[str, int]:
         """Items per endpoint over every answering repo (what a full, windowless crawl sees)."""
         out = dict.fromkeys(ENDPOINTS, 0)
-        for info in self.repos:
-            d = self.repo(info)
-            n_pulls = sum(1 for r in d.t_pull_rank if r >= 0)
-            out["pulls"] += n_pulls
-            out["issues"] += d.tickets - n_pulls
-            out["issue_comments"] += len(d.ic_created)
-            out["review_comments"] += len(d.rc_created)
-            out["reviews"] += len(d.rv_submitted)
-            out["commits"] += len(d.cm_date)
+        with self.lock:
+            for info in self.repos:
+                d = self.repo(info)
+                gone = d.gone.get("t", ())
+                alive = [rank >= 0 for r, rank in enumerate(d.t_pull_rank) if r not in gone]
+                out["pulls"] += sum(alive)
+                out["issues"] += len(alive) - sum(alive)
+                out["issue_comments"] += len(d.ic_created) - len(d.gone.get("ic", ()))
+                out["review_comments"] += len(d.rc_created) - len(d.gone.get("rc", ()))
+                out["reviews"] += len(d.rv_submitted) - len(d.gone.get("rv", ()))
+                out["commits"] += len(d.cm_date)
         return out
 
 

@@ -15,7 +15,6 @@ import orjson
 
 from gh_year_end.testing.fakegithub.data import BOTS, FakeData, iso, review_bot
 from gh_year_end.testing.fakegithub.records import REVIEW_STATES, Records
-from gh_year_end.testing.fakegithub.render import text_json
 from gh_year_end.testing.fakegithub.repos import SHA_HEAD, RepoData, RepoInfo
 
 REVIEW_ASSOCIATION: Final = "MEMBER"  # as REST's review record (skeletons.review) says
@@ -101,19 +100,20 @@ def review_object(
     bot = review_bot(rid)
     author = actors.users[d.rv_author[row]] if bot is None else actors.bots[bot]
     when = iso(d.rv_submitted[row])
+    edited = d.revision("rv", row)[1]  # GraphQL's updatedAt moves with an edit; REST has none
     return {
         "id": f"PRR_kwDO{rid:x}",
         "_rid": rid,
         "fullDatabaseId": str(rid),
         "author": author,
         "authorAssociation": REVIEW_ASSOCIATION,
-        "body": orjson.loads(text_json(rid, 0, 120)),
+        "body": orjson.loads(records.review_body(d, row)),
         "state": REVIEW_STATES[rid % len(REVIEW_STATES)],
         "url": f"{html}/pull/{number}#pullrequestreview-{rid}",
         "resourcePath": f"/{repo.full_name}/pull/{number}#pullrequestreview-{rid}",
         "submittedAt": when,
         "createdAt": when,
-        "updatedAt": when,
+        "updatedAt": iso(edited) if edited else when,
         "commit": commit_object(records.sha(repo, SHA_HEAD, parent), repo, d, None),
         "pullRequest": pull_object(records, repo, d, parent),
     }

@@ -92,8 +92,8 @@ def _pull_request(source: dict[str, Any], info: Info, **args: Any) -> Any:
     _forbid(repo)
     number = args["number"]
     d = ctx.data.repo(repo)
-    row = number - 1
-    if not 0 <= row < d.tickets or d.t_pull_rank[row] < 0:
+    row = d.pull_row(number)
+    if row is None:
         raise FieldError(
             f"Could not resolve to a PullRequest with the number of {number}.", "NOT_FOUND"
         )

@@ -103,7 +103,8 @@ class Limits:
     in ``stats``.
 
     A request is :meth:`enter`-ed once its account is known and :meth:`leave`-s when its answer
-    is out. REST requests take one unit of their account's "core" window each (:meth:`admit`);
+    is out. REST requests take one unit of their account's "core" window each (:meth:`admit`;
+    a conditional request answered 304 gives it back, :meth:`refund`);
     a GraphQL request is admitted by the secondary limit only (:meth:`admit` with
     ``graphql=True``), and its points are taken from its account's "graphql" window once its
     cost is known (:meth:`spend_graphql`).
@@ -185,7 +186,22 @@ class Limits:
             response = error_response(self._status, account.limit_message)
             response.headers += self.headers(account)
             return response
+        self._count_core(account, 1)
         return None
+
+    def refund(self, account: Account) -> None:
+        """Give back the unit of "core" budget :meth:`admit` took for a request of ``account``
+        that turned out not to count: a conditional request answered 304 (:mod:`.etags`).
+        Called in the same turn of the loop as the admission, so the window is the same one."""
+        core = self.budget(account).core
+        if core.used > 0:
+            core.used -= 1
+            self._count_core(account, -1)
+
+    def _count_core(self, account: Account, units: int) -> None:
+        with self._stats.lock:
+            self._stats.core_spent += units
+            self._stats.core_spent_by_account[account.label] += units
 
     def spend_graphql(self, points: int, account: Account) -> bool:
         """Take a GraphQL query's ``points`` from ``account``'s "graphql" window; False (nothing

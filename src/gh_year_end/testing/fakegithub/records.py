@@ -18,6 +18,7 @@ from gh_year_end.testing.fakegithub.data import (
 )
 from gh_year_end.testing.fakegithub.render import (
     Template,
+    revised,
     text_json,
     title_json,
     when,
@@ -63,7 +64,7 @@ class Records:
         self._labels_json = [orjson.dumps(self.labels(k)).decode() for k in range(12)]
         self._templates: dict[tuple[str, int], Template] = {}
         self._prefixes: dict[int, tuple[str, str]] = {}
-        self._repos_json: dict[int, str] = {}
+        self._repos_json: dict[tuple[int, int], str] = {}
 
     # --- shared sub-objects --------------------------------------------------------------
 
@@ -123,10 +124,11 @@ class Records:
         return skeletons.repository(self.api, info, self.stub(info), self._owner)
 
     def repository_json(self, info: RepoInfo) -> str:
-        """:meth:`repository` as JSON text (cached: it never changes)."""
-        found = self._repos_json.get(info.index)
+        """:meth:`repository` as JSON text (cached until a push changes the repo)."""
+        key = (info.index, info.pushed)
+        found = self._repos_json.get(key)
         if found is None:
-            found = self._repos_json[info.index] = orjson.dumps(self.repository(info)).decode()
+            found = self._repos_json[key] = orjson.dumps(self.repository(info)).decode()
         return found
 
     # --- pull requests ------------------------------------------------------------------------
@@ -140,14 +142,15 @@ class Records:
         render = self._template("pull", info, self._pull_skeleton).render
         pid = d.pull_id(row)
         closed, merged, author = d.t_closed[row], d.t_merged[row], d.t_author[row]
+        edits = d.revision("t", row)[0]
         return render(
             str(row + 1),
             str(pid),
             f"{pid:x}",
             '"closed"' if closed else '"open"',
-            title_json(pid),
+            revised(title_json(pid), edits),
             self._users_json[author],
-            text_json(pid + 1, 80, 1000),
+            revised(text_json(pid + 1, 80, 1000), edits),
             when(d.t_created[row]),
             when(d.t_updated[row]),
             when_or_null(closed),
@@ -174,11 +177,12 @@ class Records:
             tpl = self._template("issue", info, lambda i: self._issue_skeleton(i, pull=False))
         iid = d.issue_id(row)
         closed = d.t_closed[row]
+        edits = d.revision("t", row)[0]
         return tpl.render(
             str(row + 1),
             str(iid),
             f"{iid:x}",
-            title_json(iid),
+            revised(title_json(iid), edits),
             self._users_json[d.t_author[row]],
             self._labels_json[iid % 12],
             '"closed"' if closed else '"open"',
@@ -186,7 +190,7 @@ class Records:
             when(d.t_created[row]),
             when(d.t_updated[row]),
             when_or_null(closed),
-            text_json(iid + 1, 100, 900),
+            revised(text_json(iid + 1, 100, 900), edits),
             str(iid % 5),
             str(iid % 3),
             str(iid % 2),
@@ -210,7 +214,7 @@ class Records:
             self._users_json[d.ic_author[row]],
             when(d.ic_created[row]),
             when(d.ic_updated[row]),
-            text_json(cid, 50, 500),
+            revised(text_json(cid, 50, 500), d.revision("ic", row)[0]),
             str(cid % 5),
             str(cid % 3),
             str(cid % 2),
@@ -233,11 +237,16 @@ class Records:
             str(cid % 17),
             self.sha(info, SHA_HEAD, parent),
             self._users_json[d.rc_author[row]],
-            text_json(cid, 40, 400),
+            revised(text_json(cid, 40, 400), d.revision("rc", row)[0]),
             when(d.rc_created[row]),
             when(d.rc_updated[row]),
             str(1 + cid % 300),
         )
+
+    @staticmethod
+    def review_body(d: RepoData, row: int) -> str:
+        """Review ``row``'s body as a JSON string literal (edits show in it; GraphQL's too)."""
+        return revised(text_json(d.review_id(row), 0, 120), d.revision("rv", row)[0])
 
     def _review_skeleton(self, info: RepoInfo) -> dict[str, Any]:
         return skeletons.review(*self.prefixes(info))
@@ -253,7 +262,7 @@ class Records:
             str(parent + 1),
             f"{rid:x}",
             self._users_json[d.rv_author[row]] if bot is None else self._bots_json[bot],
-            text_json(rid, 0, 120),
+            self.review_body(d, row),
             f'"{REVIEW_STATES[rid % len(REVIEW_STATES)]}"',
             when(d.rv_submitted[row]),
             self.sha(info, SHA_HEAD, parent),

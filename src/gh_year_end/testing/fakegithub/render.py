@@ -137,6 +137,15 @@ def _corpus_line() -> str:
     return corpus().replace("\n", " ")
 
 
+def revised(literal: str, revision: int) -> str:
+    """A JSON string literal (a title or body) as it reads after ``revision`` edits: unchanged
+    at 0, else with "(edit N)" at its end — so an edit shows in the record, and in its ETag."""
+    if not revision:
+        return literal
+    space = " " if len(literal) > 2 else ""
+    return f'{literal[:-1]}{space}(edit {revision})"'
+
+
 def title_json(key: int) -> str:
     """A one-line title (20–70 characters) as a JSON string, chosen by ``key``."""
     line = _corpus_line()

@@ -8,6 +8,13 @@ Id spaces (so ids never collide and grow with creation time inside a repo, as on
     issue comment id                                 3_000_000_000 + …
     review comment id                                4_000_000_000 + …
     review id                                        5_000_000_000 + …
+
+Rows are only ever appended, so a row — and the id derived from it — is never reused. Mutations
+(:mod:`.mutate`, :mod:`.changes`) keep their state sparse beside the columns, so an untouched repo
+pays nothing: the rows deleted per table (:attr:`RepoData.gone`), the edits per table
+(:attr:`RepoData.edits`: row → (revision, when)), and the reviews appended to a pull request
+after generation (:attr:`RepoData.rv_more`: storage keeps a PR's generated reviews contiguous).
+Every query below leaves deleted rows out.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from gh_year_end.testing.fakegithub.settings import MAX_REPOS
+
+Table = Literal["t", "ic", "rc", "rv"]
+"""A table of :class:`RepoData`: tickets, issue comments, review comments, reviews."""
 
 STRIDE: Final = 1_000_000
 _ISSUE_BASE: Final = 1_000_000_000
@@ -32,6 +42,8 @@ SHA_HEAD: Final = 1
 SHA_BASE: Final = 2
 SHA_MERGE: Final = 3
 SHA_TREE: Final = 4
+_UNEDITED: Final = (0, 0)
+_ORDER_TABLES: Final[dict[str, Table]] = {"tickets": "t", "ic": "ic", "rc": "rc"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,9 @@ class RepoData:
     cm_date: array[int] = field(default_factory=_q)  # committer date, ascending
     cm_delta: array[int] = field(default_factory=_q)  # author date = committer date - delta
     cm_author: array[int] = field(default_factory=_q)
+    rv_more: dict[int, list[int]] = field(default_factory=dict)  # ticket row → added rows
+    gone: dict[Table, set[int]] = field(default_factory=dict)  # deleted rows per table
+    edits: dict[Table, dict[int, tuple[int, int]]] = field(default_factory=dict)
     _orders: dict[str, Sequence[int]] = field(default_factory=dict)
 
     @property
@@ -118,6 +133,15 @@ class RepoData:
         """The sha of commit ``row`` (rows ascend by committer date)."""
         return fake_sha(seed, self.index, SHA_COMMIT, row)
 
+    def revision(self, table: Table, row: int) -> tuple[int, int]:
+        """(times edited, when last edited) of ``row`` of ``table``; (0, 0) when never edited."""
+        found = self.edits.get(table)
+        return found.get(row, _UNEDITED) if found else _UNEDITED
+
+    def changed(self) -> None:
+        """Forget the cached orders: a mutation moved, added or deleted rows."""
+        self._orders.clear()
+
     # --- orders and queries (row lists, in the order GitHub would list them) ---------------
 
     def order(self, key: str) -> Sequence[int]:
@@ -142,6 +166,9 @@ class RepoData:
             result = range(len(self.rc_created))
         else:
             raise KeyError(key)
+        gone = self.gone.get(_ORDER_TABLES[key.partition(".")[0]])
+        if gone:
+            result = [r for r in result if r not in gone]
         self._orders[key] = result
         return result
 
@@ -183,13 +210,22 @@ class RepoData:
         upd = self.ic_updated if kind == "ic" else self.rc_updated
         return [r for r in it if upd[r] >= since]
 
-    def reviews(self, number: int) -> list[int] | None:
-        """Review rows of PR ``number``, chronological; None when there is no such PR."""
+    def pull_row(self, number: int) -> int | None:
+        """The ticket row of pull request ``number``; None when it is no PR (or is deleted)."""
         row = number - 1
         if not 0 <= row < self.tickets or self.t_pull_rank[row] < 0:
             return None
+        return None if row in self.gone.get("t", ()) else row
+
+    def reviews(self, number: int) -> list[int] | None:
+        """Review rows of PR ``number``, chronological; None when there is no such PR."""
+        row = self.pull_row(number)
+        if row is None:
+            return None
         start, end = self.rv_start.get(row, (0, 0))
-        return list(range(start, end))
+        rows = [*range(start, end), *self.rv_more.get(row, ())]
+        gone = self.gone.get("rv")
+        return [r for r in rows if r not in gone] if gone else rows
 
     def commits(self, since: float | None, until: float | None) -> list[int]:
         """Commit rows newest first, since <= date <= until (both inclusive, as GitHub)."""

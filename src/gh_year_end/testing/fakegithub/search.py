@@ -133,8 +133,11 @@ def issue_count(data: FakeData, search: IssueSearch) -> int:
     created, updated, rank = d.t_created, d.t_updated, d.t_pull_rank
     on_created = [b for b in search.bounds if b.field == "created"]
     on_updated = [b for b in search.bounds if b.field == "updated"]
+    gone = d.gone.get("t", ())
     count = 0
     for row in range(d.tickets):
+        if row in gone:
+            continue
         is_pull = rank[row] >= 0
         if (search.kind == "pr" and not is_pull) or (search.kind == "issue" and is_pull):
             continue

@@ -33,12 +33,16 @@ find none and leave the answer be. The server errors ("500", "502", "503") repla
 before it is routed (nothing is spent); the others route it first (its points are spent).
 With ``graphql`` off, or without graphql-core installed, the path is just another unknown
 route (404; 501 naming graphql-core when it is missing).
+
+ETags and 304s on the REST routes, a 304 spending no "core" budget: :mod:`.etags`. The data
+changes while served through :meth:`FakeGitHub.mutate` (:mod:`.mutate`), on the loop thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import threading
 import time
@@ -46,7 +50,7 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 from gh_year_end.testing.fakegithub import control
 from gh_year_end.testing.fakegithub.accounts import Account, Accounts
@@ -54,8 +58,10 @@ from gh_year_end.testing.fakegithub.api import Api
 from gh_year_end.testing.fakegithub.apps import FakeApp
 from gh_year_end.testing.fakegithub.callers import Callers, graphql_path, graphql_route
 from gh_year_end.testing.fakegithub.data import TOKEN_USER_LOGIN, FakeData, Visibility
+from gh_year_end.testing.fakegithub.etags import conditional
 from gh_year_end.testing.fakegithub.faults import FaultPicker, faulted_answer
 from gh_year_end.testing.fakegithub.limits import Limits
+from gh_year_end.testing.fakegithub.mutate import Mutation, MutationArgs, apply
 from gh_year_end.testing.fakegithub.records import Records
 from gh_year_end.testing.fakegithub.settings import FakeSettings
 from gh_year_end.testing.fakegithub.wire import (
@@ -194,6 +200,19 @@ class FakeGitHub:
         """Forget every injected fault not used up yet (``settings.faults`` stay)."""
         self._faults.clear()
 
+    def mutate(self, **params: Unpack[MutationArgs]) -> dict[str, Any]:
+        """Change the data while it is served, at the clock's now — see :mod:`.mutate` for the
+        parameters and what each change does; the summary of what changed. Runs on the
+        server's loop (this waits for it) so no answer is built from half a change."""
+        change = functools.partial(apply, self.data, Mutation(**params))
+        if self._loop is None or threading.current_thread() is self._thread:
+            return change(self._clock())
+
+        async def on_loop() -> dict[str, Any]:
+            return change(self._clock())
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result()
+
     def expected(
         self,
         since: datetime,
@@ -249,7 +268,9 @@ class FakeGitHub:
                 app=self._app,
                 limits=self._limits,
                 stats=self._stats,
-                api=Api(self.data, records, link_base, self._accounts).handle,
+                api=conditional(
+                    Api(self.data, records, link_base, self._accounts).handle, self._limits
+                ),
                 graphql=graphql,
             )
             self._wire = ResponseWriter(self._port)
@@ -450,6 +471,7 @@ class FakeGitHub:
         if count:
             with self._stats.lock:
                 self._stats.by_status[str(response.status)] += 1
+                self._stats.not_modified += response.status == 304
         await self._wire.write(
             writer,
             response,

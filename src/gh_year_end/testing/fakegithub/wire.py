@@ -31,6 +31,7 @@ REASONS: Final = {
     201: "Created",
     202: "Accepted",
     204: "No Content",
+    304: "Not Modified",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -170,7 +171,7 @@ class ResponseWriter:
             f"Date: {self._http_date()}",
             f"Content-Type: {JSON_TYPE}",
         ]
-        if status != 204 and not close_delimited:  # a 204 has no body to measure
+        if status not in (204, 304) and not close_delimited:  # they have no body to measure
             lines.append(f"Content-Length: {len(response.body)}")
         lines += [
             f"Connection: {'keep-alive' if keep and not close_delimited else 'close'}",
