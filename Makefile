@@ -40,7 +40,7 @@ demo: bytecode
 	$(PY) -m gh_year_end.testing.demo
 
 torture: bytecode
-	$(PY) -m pytest -q -p no:cacheprovider tests/test_torture.py --torture-rounds=100 -s
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_torture.py tests/test_refresh_torture.py --torture-rounds=100 -s
 
 bench: bytecode
 	$(PY) bench/run.py

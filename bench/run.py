@@ -16,14 +16,17 @@ Rows (each is also a script of its own in bench/, with more detail):
                         100 requests / 10 s each: throughput ratio, limit errors
     i  app_renewal.py   a GitHub App whose installation tokens live 30 s, a 70 s     renewed,
                         run: exchanges, expired-token refusals, exact, no leak      exact
+    j  refresh_run.py   ghye collect --refresh of an unchanged 200-repo org: share   >= 90% 304,
+                        answered 304, counted requests vs a fresh collect's; then   <= 5% counted
+                        after a mutation, refreshed = fresh but for the deletions
 
 Everything talks to the fake GitHub on 127.0.0.1. Takes about 6 minutes on 2 idle cores (up to
-~10 when other work shares the machine), and rows h and i about 90 s and 75 s more.
+~10 when other work shares the machine), and rows h, i and j about 90 s, 75 s and 20 s more.
 Goals are reported, not enforced: the exit status is 0 when every row ran (``--strict``: 1 when
 a goal is missed). Other processes busy on the machine slow rows a, c and f down; the load
 average at the start and the end is printed and stored.
 
-    .venv/bin/python bench/run.py [--rows abcdefghi] [--strict]
+    .venv/bin/python bench/run.py [--rows abcdefghij] [--strict]
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ import orjson
 import overhead
 import quota
 import ratelimit_run
+import refresh_run
 import status_speed
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -283,6 +287,66 @@ def row_i() -> Row:
     )
 
 
+def row_j() -> Row:
+    """ghye collect --refresh of an unchanged 200-repo org, and a refresh after a mutation
+    compared with a fresh collect."""
+    r = refresh_run.run()
+    c = r.comparison
+    return Row(
+        "j",
+        "refresh, unchanged 200-repo org",
+        f"{r.refresh.not_modified_share:.1%} of {r.refresh.requests} requests 304; counted"
+        f" {r.refresh.counted} / {r.fresh.counted} = {r.counted_ratio:.2%} (core"
+        f" {r.refresh.core_spent} / {r.fresh.core_spent}); after a mutation {len(c.differing)}"
+        f" differ, {len(c.only_b)} only fresh, {len(c.only_a)} kept deleted"
+        f" (of {len(c.deleted_in_window)}), verify {'ok' if r.runs_ok else 'FAILED'}",
+        f">= {refresh_run.GOAL_NOT_MODIFIED:.0%} 304, <= {refresh_run.GOAL_COUNTED:.0%} counted",
+        r.met,
+        details={
+            run_name: {
+                "exit_code": run.exit_code,
+                "wall": run.wall,
+                "requests": run.requests,
+                "not_modified": run.not_modified,
+                "core_spent": run.core_spent,
+                "graphql_queries": run.graphql_queries,
+                "graphql_points": run.graphql_points,
+                "counted": run.counted,
+                "by_endpoint": run.by_endpoint,
+                "refresh_tally": run.summary.get("refresh"),
+            }
+            for run_name, run in (
+                ("fresh", r.fresh),
+                ("refresh", r.refresh),
+                ("refresh_after_mutation", r.after_mutation),
+                ("fresh_after_mutation", r.fresh_b),
+            )
+        }
+        | {
+            "repos": r.repos,
+            "records": r.records,
+            "not_modified_share": r.refresh.not_modified_share,
+            "counted_ratio": r.counted_ratio,
+            "core_ratio": r.core_ratio,
+            "verify_exit": r.verify_exit,
+            "verify_exit_after_mutation": r.verify_exit_after,
+            "mutation": refresh_run.MUTATION,
+            "mutation_counts": refresh_run.mutation_counts(r.mutation),
+            "comparison": {
+                "records_refreshed": c.records_a,
+                "records_fresh": c.records_b,
+                "differing": c.differing[:50],
+                "only_refreshed": len(c.only_a),
+                "only_fresh": sorted(map(str, c.only_b))[:50],
+                "deleted_in_window": len(c.deleted_in_window),
+                "deleted_outside_window": c.deleted_elsewhere,
+                "exact": c.exact,
+            },
+            "fake_args": refresh_run.DATA_ARGS,
+        },
+    )
+
+
 ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "a": ("overhead vs bare httpx loop", row_a),
     "b": ("page commit, 10,000 vs 10 repos", row_b),
@@ -293,6 +357,7 @@ ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "g": ("requests per dataset (16 repos, 2025)", row_g),
     "h": ("3 credentials vs 1 (100 / 10 s each)", row_h),
     "i": ("App tokens of 30 s, renewed", row_i),
+    "j": ("refresh, unchanged 200-repo org", row_j),
 }
 
 

@@ -41,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--torture-rounds",
         type=int,
         default=10,
-        help="kill-and-resume rounds in tests/test_torture.py (default 10)",
+        help="kill-and-resume rounds of each torture test (default 10)",
     )
     group.addoption(
         "--torture-seed",

@@ -342,6 +342,7 @@ def checkpoint_problems(folder: Path, *, final: bool = False) -> list[str]:
         CheckpointManager,
         CheckpointStatus,
     )
+    from gh_year_end.storage.rewrite import reading_path
 
     checkpoint_path = folder / "checkpoint.json"
     if not checkpoint_path.exists():
@@ -357,8 +358,12 @@ def checkpoint_problems(folder: Path, *, final: bool = False) -> list[str]:
         known.add(path)
         if final and state.status is not CheckpointStatus.COMPLETE and not state.unavailable:
             problems.append(f"{where}: {state.status.value} at the end ({state.error})")
+        if final and state.switch is not None:
+            problems.append(f"{where}: a refreshed file's switch is still pending at the end")
         try:
-            raw = path.read_bytes()
+            # A refresh killed between its commit and its rename: the refreshed file is what
+            # the checkpoint vouches for until the next run renames it.
+            raw = reading_path(path, state.switch).read_bytes()
         except FileNotFoundError:
             if state.offset or state.lines:
                 problems.append(f"{where}: file missing, checkpoint says {state.offset} bytes")
@@ -390,6 +395,8 @@ def checkpoint_problems(folder: Path, *, final: bool = False) -> list[str]:
             for path in sorted((folder / endpoint).glob("*.jsonl")):
                 if path not in known:
                     problems.append(f"{endpoint}/{path.name}: a data file the checkpoint lacks")
+            for path in sorted((folder / endpoint).glob("*.refresh")):
+                problems.append(f"{endpoint}/{path.name}: a refreshed file left at the end")
     return problems
 
 

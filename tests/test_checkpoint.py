@@ -97,7 +97,7 @@ def test_create_new_writes_a_format_2_snapshot_and_an_empty_journal(
     cp.create_new(config)
     assert cp.exists()
     data = json.loads(paths[0].read_text())
-    assert data["format_version"] == FORMAT_VERSION == 3
+    assert data["format_version"] == FORMAT_VERSION == 4
     assert data["config_digest"] == config.digest
     assert data["dataset"] == config.dataset_keys()
     assert data["target"] == {"mode": "org", "name": "acme"}
@@ -577,27 +577,27 @@ def test_a_gap_in_the_journal_sequence_is_corrupt(manager: CheckpointManager) ->
     ("content", "detail"),
     [
         (b"", "the file is empty"),
-        (b'{"format_version": 3, "seq": 0, "repos": {', "not valid JSON: "),
+        (b'{"format_version": 4, "seq": 0, "repos": {', "not valid JSON: "),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "not valid JSON: "),
         (b"[1, 2]", "expected a JSON object, found list"),
         (b'{"seq": 0}', "no format_version"),
         (b'{"format_version": "two"}', "format_version 'two' is not a version number"),
         (
-            b'{"format_version": 3, "seq": 0, "repos": []}',
+            b'{"format_version": 4, "seq": 0, "repos": []}',
             "Expected `object`, got `array` - at `$.repos`",
         ),
-        (b'{"format_version": 3, "seq": -1}', "Expected `int` >= 0 - at `$.seq`"),
-        (b'{"format_version": 3, "plan": ["a/b"], "repos": {}}', "plan names a/b"),
+        (b'{"format_version": 4, "seq": -1}', "Expected `int` >= 0 - at `$.seq`"),
+        (b'{"format_version": 4, "plan": ["a/b"], "repos": {}}', "plan names a/b"),
         (
-            b'{"format_version": 3, "repos": {"a/b": {"endpoints": {"pulls": {"status": "x"}}}}}',
+            b'{"format_version": 4, "repos": {"a/b": {"endpoints": {"pulls": {"status": "x"}}}}}',
             """Invalid enum value 'x' - at `$.repos["a/b"].endpoints["pulls"].status`""",
         ),
         (
-            b'{"format_version": 3, "repos": {"a/b": {"endpoints": {"pulls": {"offset": -3}}}}}',
+            b'{"format_version": 4, "repos": {"a/b": {"endpoints": {"pulls": {"offset": -3}}}}}',
             """Expected `int` >= 0 - at `$.repos["a/b"].endpoints["pulls"].offset`""",
         ),
         (
-            b'{"format_version": 3, "phases": {"pulls": {"status": "done"}}}',
+            b'{"format_version": 4, "phases": {"pulls": {"status": "done"}}}',
             """Invalid enum value 'done' - at `$.phases["pulls"].status`""",
         ),
     ],
@@ -623,14 +623,14 @@ def test_damaged_snapshot_is_corrupt_names_the_file_and_is_left_alone(
 def test_checkpoint_from_a_newer_ghye_is_refused(paths: tuple[Path, Path]) -> None:
     path = paths[0]
     path.parent.mkdir(parents=True)
-    path.write_text('{"format_version": 4, "whatever": true}')
+    path.write_text('{"format_version": 5, "whatever": true}')
     with pytest.raises(CheckpointVersionUnsupported) as info:
         CheckpointManager(path).load()
     assert str(info.value) == (
-        f"checkpoint {path} was written by a newer ghye (format 4); upgrade ghye or run "
+        f"checkpoint {path} was written by a newer ghye (format 5); upgrade ghye or run "
         "`ghye reset`"
     )
-    assert path.read_text() == '{"format_version": 4, "whatever": true}'
+    assert path.read_text() == '{"format_version": 5, "whatever": true}'
 
 
 SEED_V1 = {
@@ -1038,16 +1038,18 @@ def test_repo_progress_round_trips() -> None:
     assert msgspec.json.decode(msgspec.json.encode(repo), type=RepoProgress) == repo
 
 
-def test_a_format_2_checkpoint_is_read_as_it_is_and_kept_beside_the_upgrade(
-    paths: tuple[Path, Path],
+@pytest.mark.parametrize("older", [2, 3])
+def test_an_older_format_checkpoint_is_read_as_it_is_and_kept_beside_the_upgrade(
+    paths: tuple[Path, Path], older: int
 ) -> None:
-    # Format 3 adds what a format-2 ghye would drop (a reviews cursor's "continuing"): such a
-    # ghye refuses format 3 as newer, and this one reads format 2 unchanged.
+    # Format 3 added what a format-2 ghye would drop (a reviews cursor's "continuing"), format 4
+    # a unit's refresh state: an older ghye refuses the newer format, and this one reads the
+    # older ones unchanged.
     path = paths[0]
     path.parent.mkdir(parents=True)
     original = json.dumps(
         {
-            "format_version": 2,
+            "format_version": older,
             "seq": 0,
             "plan": ["acme/web"],
             "repos": {
@@ -1065,4 +1067,4 @@ def test_a_format_2_checkpoint_is_read_as_it_is_and_kept_beside_the_upgrade(
         cp.load()
         assert cp.get_endpoint("acme/web", "reviews").cursor.pr_index == 7
     assert json.loads(path.read_text())["format_version"] == FORMAT_VERSION
-    assert path.with_name("checkpoint.json.v2.bak").read_bytes() == original
+    assert path.with_name(f"checkpoint.json.v{older}.bak").read_bytes() == original

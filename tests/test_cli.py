@@ -490,6 +490,8 @@ def test_collect_json_prints_only_the_result_as_one_object(workdir: Path) -> Non
         "manifest_path": str(manifest),
         "signal_name": None,
         "refused": [],
+        "refresh": None,
+        "open_window": False,
     }  # fmt: skip
     assert res.stderr == ""
 

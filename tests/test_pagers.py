@@ -15,6 +15,7 @@ from gh_year_end.collect.pagers import (
     PerParentPager,
     pager_for,
 )
+from gh_year_end.collect.paging import Seen
 from gh_year_end.endpoints import BY_NAME, Window
 from gh_year_end.github.answers import Page, PageMeta
 from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
@@ -39,11 +40,17 @@ def review(n: int, submitted: str = "2025-06-01T00:00:00Z") -> dict[str, Any]:
 
 
 def test_a_list_starts_at_its_front_with_its_query_and_follows_next_links() -> None:
-    pager = ListPager(REPO, BY_NAME["issues"], WINDOW, EndpointProgress(), set())
+    pager = ListPager(REPO, BY_NAME["issues"], WINDOW, EndpointProgress(), Seen())
     first = pager.first()
     assert first is not None
     assert first.url == "/repos/acme/web/issues"
-    assert first.params == {"state": "all", "since": "2025-01-01T00:00:00Z", "per_page": "100"}
+    assert first.params == {
+        "state": "all",
+        "since": "2025-01-01T00:00:00Z",
+        "sort": "updated",
+        "direction": "asc",
+        "per_page": "100",
+    }
     step = pager.advance(page([item(1), item(2)], next_url="https://api/x?page=2"))
     assert [r["id"] for r in step.kept] == [1, 2]
     assert step.next is not None
@@ -56,7 +63,7 @@ def test_a_list_starts_at_its_front_with_its_query_and_follows_next_links() -> N
 
 def test_a_list_resumes_at_the_committed_url_or_is_only_marked_complete() -> None:
     resumed = ListPager(
-        REPO, BY_NAME["commits"], WINDOW, EndpointProgress(next_url="https://api/c?page=3"), set()
+        REPO, BY_NAME["commits"], WINDOW, EndpointProgress(next_url="https://api/c?page=3"), Seen()
     )
     first = resumed.first()
     assert first is not None
@@ -66,12 +73,12 @@ def test_a_list_resumes_at_the_committed_url_or_is_only_marked_complete() -> Non
         "sha",
         True,
     )
-    done = ListPager(REPO, BY_NAME["commits"], WINDOW, EndpointProgress(pages_collected=2), set())
+    done = ListPager(REPO, BY_NAME["commits"], WINDOW, EndpointProgress(pages_collected=2), Seen())
     assert done.first() is None  # every page committed, only the mark was missing
 
 
 def test_records_outside_the_window_are_not_kept() -> None:
-    pager = ListPager(REPO, BY_NAME["issues"], WINDOW, EndpointProgress(), set())
+    pager = ListPager(REPO, BY_NAME["issues"], WINDOW, EndpointProgress(), Seen())
     step = pager.advance(
         page([item(1, updated="2024-12-31T23:59:59Z"), item(2, created="2026-01-01T00:00:00Z")])
     )
@@ -79,7 +86,7 @@ def test_records_outside_the_window_are_not_kept() -> None:
 
 
 def test_keyset_continues_from_the_last_records_update_time() -> None:
-    pager = KeysetPager(REPO, BY_NAME["issue_comments"], WINDOW, EndpointProgress(), set())
+    pager = KeysetPager(REPO, BY_NAME["issue_comments"], WINDOW, EndpointProgress(), Seen())
     step = pager.advance(
         page(
             [item(1, updated="2025-02-01T00:00:00Z"), item(2, updated="2025-03-01T00:00:00Z")],
@@ -97,7 +104,9 @@ def test_keyset_continues_from_the_last_records_update_time() -> None:
 
 
 def test_catch_up_notes_when_it_began_and_ends_a_long_walk_with_a_pass_from_the_front() -> None:
-    pager = CatchUpPager(REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), set(), now=lambda: NOW)
+    pager = CatchUpPager(
+        REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), Seen(), now=lambda: NOW
+    )
     began = (NOW - CLOCK_SLACK).strftime("%Y-%m-%dT%H:%M:%SZ")
     one = pager.advance(page([item(1), item(2)], next_url="https://api/p?page=2"))
     assert one.cursor == Cursor(started_at=began)
@@ -114,12 +123,16 @@ def test_catch_up_notes_when_it_began_and_ends_a_long_walk_with_a_pass_from_the_
 
 
 def test_a_one_page_walk_needs_no_catch_up() -> None:
-    pager = CatchUpPager(REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), set(), now=lambda: NOW)
+    pager = CatchUpPager(
+        REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), Seen(), now=lambda: NOW
+    )
     assert pager.advance(page([item(1)])).next is None
 
 
 def test_a_newest_first_list_stops_once_a_page_ends_before_the_window() -> None:
-    pager = CatchUpPager(REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), set(), now=lambda: NOW)
+    pager = CatchUpPager(
+        REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), Seen(), now=lambda: NOW
+    )
     step = pager.advance(
         page([item(1), item(2, updated="2024-06-01T00:00:00Z")], next_url="https://api/p?page=2")
     )
@@ -127,7 +140,9 @@ def test_a_newest_first_list_stops_once_a_page_ends_before_the_window() -> None:
 
 
 def test_an_empty_page_never_drops_a_next_link() -> None:
-    pager = CatchUpPager(REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), set(), now=lambda: NOW)
+    pager = CatchUpPager(
+        REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), Seen(), now=lambda: NOW
+    )
     step = pager.advance(page([], next_url="https://api/p?page=2"))
     assert step.next is not None
     assert step.next.url == "https://api/p?page=2"
@@ -135,7 +150,7 @@ def test_an_empty_page_never_drops_a_next_link() -> None:
 
 def test_per_parent_walks_each_parents_list_and_a_parent_gone_has_nothing() -> None:
     pager = PerParentPager(
-        REPO, BY_NAME["reviews"], WINDOW, EndpointProgress(), set(), parents=[5, 8, 9]
+        REPO, BY_NAME["reviews"], WINDOW, EndpointProgress(), Seen(), parents=[5, 8, 9]
     )
     first = pager.first()
     assert first is not None
@@ -170,12 +185,12 @@ def test_per_parent_walks_each_parents_list_and_a_parent_gone_has_nothing() -> N
 
 def test_per_parent_resumes_at_its_parent_and_committed_url() -> None:
     progress = EndpointProgress(next_url="https://api/r8?page=2", cursor=Cursor(pr_index=1))
-    pager = pager_for(REPO, BY_NAME["reviews"], WINDOW, progress, set(), parents=[5, 8])
+    pager = pager_for(REPO, BY_NAME["reviews"], WINDOW, progress, Seen(), parents=[5, 8])
     first = pager.first()
     assert first is not None
     assert first.url == "https://api/r8?page=2"
     done = pager_for(
-        REPO, BY_NAME["reviews"], WINDOW, EndpointProgress(cursor=Cursor(pr_index=2)), set(),
+        REPO, BY_NAME["reviews"], WINDOW, EndpointProgress(cursor=Cursor(pr_index=2)), Seen(),
         parents=[5, 8],
     )  # fmt: skip
     assert done.first() is None
@@ -191,3 +206,7 @@ def test_the_endpoint_table_refuses_a_rule_its_pager_would_ignore() -> None:
         dataclasses.replace(BY_NAME["issues"], stop_early=pulls.stop_early)
     with pytest.raises(ValueError, match="has a parent"):
         dataclasses.replace(reviews, depends_on=None)
+
+
+def _catch_up() -> CatchUpPager:
+    return CatchUpPager(REPO, BY_NAME["pulls"], WINDOW, EndpointProgress(), Seen(), now=lambda: NOW)

@@ -12,7 +12,7 @@ import pytest
 from graphql import NoDeprecatedCustomRule, parse, specified_rules, validate
 
 from gh_year_end.collect.pagers import PerParentPager, pager_for
-from gh_year_end.collect.paging import Request
+from gh_year_end.collect.paging import Request, Seen
 from gh_year_end.collect.review_pager import ReviewBatchPager
 from gh_year_end.collect.review_probe import NEEDED, PROBE
 from gh_year_end.endpoints import BY_NAME, Window
@@ -233,11 +233,11 @@ def _batch(request: Request | None) -> ReviewBatch:
 
 
 def _pager(
-    parents: list[int], cursor: Cursor | None = None, seen: set[Any] | None = None
+    parents: list[int], cursor: Cursor | None = None, seen: Seen | None = None
 ) -> ReviewBatchPager:
     progress = EndpointProgress(cursor=cursor or Cursor())
     return ReviewBatchPager(
-        REPO, BY_NAME["reviews"], _window(), progress, seen if seen is not None else set(),
+        REPO, BY_NAME["reviews"], _window(), progress, seen if seen is not None else Seen(),
         parents=parents, api_url=API,
     )  # fmt: skip
 
@@ -327,7 +327,7 @@ def test_a_cursor_that_does_not_move_is_a_looping_list() -> None:
 
 
 def test_records_already_written_or_outside_the_window_are_not_kept_again() -> None:
-    pager = _pager([1], seen={1001})
+    pager = _pager([1], seen=Seen({1001: None}))
     first = _batch(pager.first())
     answer = _answer(first, {1: [1001, 1002]})
     nodes = answer.answer.data["repository"]["p1"]["reviews"]["nodes"]  # type: ignore[index]
@@ -339,7 +339,7 @@ def test_switching_apis_between_runs_rereads_only_the_pull_request_left_half_don
     # GraphQL → REST: the pull requests GraphQL was continuing are read again from their front.
     rest = pager_for(
         REPO, BY_NAME["reviews"], _window(),
-        EndpointProgress(cursor=Cursor(pr_index=3, continuing=((2, "c2"),))), set(),
+        EndpointProgress(cursor=Cursor(pr_index=3, continuing=((2, "c2"),))), Seen(),
         parents=[1, 2, 3, 4],
     )  # fmt: skip
     assert isinstance(rest, PerParentPager)
@@ -350,7 +350,7 @@ def test_switching_apis_between_runs_rereads_only_the_pull_request_left_half_don
     graphql = pager_for(
         REPO, BY_NAME["reviews"], _window(),
         EndpointProgress(next_url=f"{API}/repos/acme/web/pulls/2/reviews?page=2",
-                         cursor=Cursor(pr_index=1)), set(),
+                         cursor=Cursor(pr_index=1)), Seen(),
         parents=[1, 2, 3], via_graphql=API,
     )  # fmt: skip
     asked = _batch(graphql.first())

@@ -266,7 +266,7 @@ def test_to_dict_follows_the_documented_schema(config: Config, sample: Clock) ->
     assert set(data) == {
         "schema_version", "generated_at", "target", "window", "checkpoint", "phases",
         "repos", "units", "endpoints", "failures", "lock", "running", "throughput",
-        "eta_seconds", "eta_basis", "estimate", "manifest",
+        "eta_seconds", "eta_basis", "estimate", "manifest", "refresh",
     }  # fmt: skip
     assert data["generated_at"] == "2026-03-01T13:00:00Z"
     assert data["target"] == {"mode": "org", "name": "acme", "dir": str(report.target_dir)}
@@ -297,7 +297,12 @@ def test_to_dict_follows_the_documented_schema(config: Config, sample: Clock) ->
     assert data["endpoints"]["pulls"] == {
         "units": 3, "complete": 1, "unavailable": 0, "failed": 1, "in_progress": 0, "pending": 1,
         "pages": 3, "records": 10,
+        "current_as_of": {
+            "oldest": {"at": "2026-03-01T12:00:20Z", "how": "collected"},
+            "newest": {"at": "2026-03-01T12:00:20Z", "how": "collected"},
+        },
     }  # fmt: skip
+    assert data["refresh"] is None  # never refreshed
     assert data["failures"][1] == {
         "repo": "acme/web", "endpoint": "commits", "reason": "404 Not Found", "retryable": False,
         "unavailable": True, "http_status": None,

@@ -166,9 +166,15 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint(
         name="issues",
         switch="issues",
-        transport=Transport.LIST,
+        transport=Transport.KEYSET,
         path="/repos/{repo}/issues",
-        params=lambda w: {"state": "all", "since": w.since_param, "per_page": PER_PAGE},
+        params=lambda w: {
+            "state": "all",
+            "since": w.since_param,
+            "sort": "updated",
+            "direction": "asc",
+            "per_page": PER_PAGE,
+        },
         keep=_issue,
     ),
     Endpoint(

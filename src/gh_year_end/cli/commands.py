@@ -63,29 +63,44 @@ def collect(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="With --force: do not ask before removing data.")
     ] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Bring a collected dataset up to date for the same window: each unit asked "
+            "again with its ETag (unchanged: a 304, free of the rate limit), what changed "
+            "read since its watermark, each record once in its latest version.",
+        ),
+    ] = False,
     as_json: CollectJsonOption = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Collect the configured target's year of activity into JSONL files.
 
-    Continues an unfinished run where it stopped; a finished run says "already complete".
-    Data found without its checkpoint is never overwritten: it is refused (exit 2) unless
-    --force.
+    Continues an unfinished run where it stopped; a finished run says "already complete"
+    (--refresh brings it up to date). Data found without its checkpoint is never overwritten:
+    it is refused (exit 2) unless --force.
 
     \b
     Examples:
       ghye collect
+      ghye collect --refresh
       ghye collect --config config/acme.yaml --force
       ghye collect --json | jq .outcome
     """
     runtime = command_runtime(ctx, verbose=verbose, quiet=quiet)
     from gh_year_end.collect.run import CollectRequest  # noqa: PLC0415
+    from gh_year_end.errors import UsageError  # noqa: PLC0415
 
+    if refresh and force:
+        raise UsageError(
+            "--refresh keeps the collected data and --force removes it — use one of them"
+        )
     _collect(
         runtime,
         runtime.load_config(config),
-        CollectRequest(force=force),
+        CollectRequest(force=force, refresh=refresh),
         command="ghye collect",
         ask=not yes,
         as_json=as_json,

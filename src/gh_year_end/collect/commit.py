@@ -19,10 +19,11 @@ from typing import Any
 
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.loops import LoopGuard
+from gh_year_end.collect.paging import Seen
 from gh_year_end.collect.plan import Unit
 from gh_year_end.errors import DataFileMismatch
 from gh_year_end.github.answers import PageMeta
-from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
+from gh_year_end.storage.checkpoint import Cursor, EndpointProgress, Probe
 from gh_year_end.storage.jsonl import SOURCE_REST, JSONLWriter
 from gh_year_end.storage.manifest import digest_file
 
@@ -40,6 +41,8 @@ class Step:
     complete: bool
     source: str = SOURCE_REST
     """The envelope's ``source``: which API the records came from."""
+    probe: Probe | None = None
+    """Where a refresh of the unit will start (None: unchanged by this page)."""
 
 
 @dataclass
@@ -48,7 +51,7 @@ class Running:
 
     unit: Unit
     progress: EndpointProgress
-    seen: set[Any]
+    seen: Seen
     opening: asyncio.Future[JSONLWriter]
     """The in-progress mark and the writer (which cuts off an uncommitted tail), made on a
     thread while the first page loads; awaited before any other checkpoint write of the unit."""
@@ -132,6 +135,7 @@ class Committer:
                 lines=lines,
                 cursor=step.cursor,
                 complete=step.complete,
+                probe=step.probe,
             )
             return offset
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gh_year_end.collect.events import EventSink
+from gh_year_end.collect.events import EventSink, RefreshTally
 from gh_year_end.collect.review_queries import ReviewQueries
 from gh_year_end.config import Config
 from gh_year_end.endpoints import Window
@@ -57,6 +57,8 @@ class RunContext:
     """Files of the units that completed in this run, hashed then for the manifest."""
     client: RestClient | None = None
     executor: ThreadPoolExecutor | None = None
+    refresh: RefreshTally | None = None
+    """Set while this run refreshes the dataset (``collect --refresh``, or resuming one)."""
     review_queries: ReviewQueries | None = None
     """Set when this run reads reviews through GraphQL (``collection.reviews_via``, unless
     GraphQL turned out to be unavailable: :func:`~.review_probe.choose_reviews_api`): the

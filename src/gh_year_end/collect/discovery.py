@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
@@ -45,8 +45,10 @@ class PageSource(Protocol):
         *,
         empty_on_409: bool = False,
         key: str | None = "id",
+        if_none_match: str | None = None,
     ) -> Any:
-        """One page: ``.records``, ``.next_url`` and ``.meta.url``."""
+        """One page: ``.records``, ``.next_url`` and ``.meta`` (``url``, ``etag``,
+        ``not_modified``)."""
 
     async def get_object(self, path: str) -> dict[str, Any]:
         """One JSON object."""
@@ -69,6 +71,9 @@ class Discovery:
     seen: int
     listing: str
     refused: tuple[Refused, ...] = ()
+    pages: tuple[tuple[str, str | None], ...] = ()
+    """Each listing page as it was asked (its URL with its query) and its ETag: a refresh asks
+    them again with ``If-None-Match``."""
 
 
 def keep_repo(repo: Mapping[str, Any], rules: DiscoveryConfig) -> bool:
@@ -96,8 +101,11 @@ async def discover(client: PageSource, config: Config) -> Discovery:
         "the repository listing's next link",
         "GitHub's listing loops, so discovery stops; run `ghye resume` later",
     )
+    pages: list[tuple[str, str | None]] = []
     while url is not None:
+        pages.append((f"{url}?{urlencode(params)}" if first else url, None))
         page = await client.get_page(url, params if first else None, key="full_name")
+        pages[-1] = (pages[-1][0], page.meta.etag)
         first = False
         guard.arrived(page.meta.url)
         for repo in page.records:
@@ -115,7 +123,13 @@ async def discover(client: PageSource, config: Config) -> Discovery:
             kept[name] = repo
         url = page.next_url
     ordered = tuple(kept[name] for name in sorted(kept, key=lambda n: (n.casefold(), n)))
-    return Discovery(repos=ordered, seen=seen, listing=listing, refused=tuple(refused.values()))
+    return Discovery(
+        repos=ordered,
+        seen=seen,
+        listing=listing,
+        refused=tuple(refused.values()),
+        pages=tuple(pages),
+    )
 
 
 async def check_target(client: PageSource, config: Config) -> None:
@@ -216,25 +230,16 @@ async def run_discovery(ctx: RunContext, client: PageSource, *, first: bool) -> 
     checkpoint, config, events = ctx.checkpoint, ctx.config, ctx.events
     checkpoint.set_current_phase("discovery")
     listing = discover(client, config)
-    found = await _until_stopped(first_contact(listing, config) if first else listing, ctx.stop)
+    found = await until_stopped(first_contact(listing, config) if first else listing, ctx.stop)
     if found is None:
         return
-    stamp = iso_z(datetime.now(UTC))
-    lines = b"".join(
-        envelope_line(
-            timestamp=stamp,
-            source=SOURCE_REST,
-            endpoint="repos",
-            repo=repo["full_name"],
-            page=None,
-            request_id=None,
-            data=repo,
-        )
-        for repo in found.repos
-    )
-    atomic_write_bytes(ctx.paths.repos_path, lines)
+    write_repos(ctx, found.repos)
     checkpoint.update_repos([plan_entry(repo) for repo in found.repos])
-    checkpoint.annotate_phase("discovery", refused=[r.reason for r in found.refused])
+    checkpoint.annotate_phase(
+        "discovery",
+        refused=[r.reason for r in found.refused],
+        pages=[list(page) for page in found.pages],
+    )
     checkpoint.mark_phase_complete("discovery")
     refused = f", {len(found.refused)} refused for their names" if found.refused else ""
     events.message(
@@ -245,7 +250,25 @@ async def run_discovery(ctx: RunContext, client: PageSource, *, first: bool) -> 
         events.message(f"refused: {refusal.reason}")
 
 
-async def _until_stopped(work: Awaitable[T], stop: StopSignal) -> T | None:
+def write_repos(ctx: RunContext, repos: Iterable[Mapping[str, Any]]) -> None:
+    """repos.jsonl: the planned repositories' records, in the envelope, replaced atomically."""
+    stamp = iso_z(datetime.now(UTC))
+    lines = b"".join(
+        envelope_line(
+            timestamp=stamp,
+            source=SOURCE_REST,
+            endpoint="repos",
+            repo=repo["full_name"],
+            page=None,
+            request_id=None,
+            data=dict(repo),
+        )
+        for repo in repos
+    )
+    atomic_write_bytes(ctx.paths.repos_path, lines)
+
+
+async def until_stopped(work: Awaitable[T], stop: StopSignal) -> T | None:
     """Run ``work`` unless the stop event comes first (then cancel it and return None)."""
     task = asyncio.ensure_future(work)
     stopper = asyncio.ensure_future(stop.event.wait())

@@ -75,6 +75,70 @@ class NullEvents:
         """Ignore."""
 
 
+@dataclass
+class RefreshTally:
+    """What a refresh did (this run's part of it)."""
+
+    generation: int
+    units: int = 0
+    """Units refreshed in this run."""
+    not_modified: int = 0
+    """Units whose first answer was a 304 (free)."""
+    unchanged: int = 0
+    """Units read again without a change found (their probe had no ETag, or changed only
+    outside the window)."""
+    untouched: int = 0
+    """Units with nothing to ask (reviews when none of their pull requests changed)."""
+    changed: int = 0
+    replaced: int = 0
+    added: int = 0
+    requests: int = 0
+    left: list[str] = field(default_factory=list)
+    """Units left for the next resume, with why."""
+    refused: list[str] = field(default_factory=list)
+    """Units GitHub now refuses: what was collected stays."""
+    failed: list[str] = field(default_factory=list)
+    """Units whose refresh failed for good: recorded failed, their data kept."""
+
+    def summary(self, *, complete: bool) -> RefreshSummary:
+        """The frozen form a result carries; ``complete``: the refresh has ended."""
+        return RefreshSummary(
+            generation=self.generation,
+            complete=complete,
+            units=self.units,
+            not_modified=self.not_modified,
+            unchanged=self.unchanged,
+            untouched=self.untouched,
+            changed=self.changed,
+            replaced=self.replaced,
+            added=self.added,
+            requests=self.requests,
+            left=tuple(self.left),
+            refused=tuple(self.refused),
+            failed=tuple(self.failed),
+        )
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    """What a refresh did in this run (``generation``: its number, from 1)."""
+
+    generation: int
+    complete: bool
+    """Every unit is current for this refresh (else ``ghye resume`` goes on with it)."""
+    units: int
+    not_modified: int
+    unchanged: int
+    untouched: int
+    changed: int
+    replaced: int
+    added: int
+    requests: int
+    left: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class UnitFailure:
     """A repo×endpoint that ended without completing."""
@@ -113,3 +177,7 @@ class CollectResult:
     signal_name: str | None = None
     refused: tuple[str, ...] = ()
     """Listed repositories not collected because their names cannot safely become paths."""
+    refresh: RefreshSummary | None = None
+    """What the refresh of this run did (None: the run did not refresh)."""
+    open_window: bool = False
+    """The window's end is still to come: a refresh later brings the dataset up to date."""

@@ -17,6 +17,7 @@ from gh_year_end import __version__
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.events import CollectResult, UnitFailure
 from gh_year_end.collect.plan import Unit
+from gh_year_end.collect.refresh import generation_in_progress
 from gh_year_end.collect.result import Ending, decide
 from gh_year_end.errors import DataFileMismatch
 from gh_year_end.github.client import RestClient
@@ -71,10 +72,15 @@ def finish(
     if cancelled:
         pass
     elif (
-        all_ended and (already or tally.pages == 0) and _unchanged_since_manifest(checkpoint, paths)
+        all_ended
+        and (already or tally.pages == 0)
+        and ctx.refresh is None  # a refresh rewrites files: its manifest is written anew
+        and _unchanged_since_manifest(checkpoint, paths)
     ):
         manifest_path = paths.manifest_path
-    elif all_ended and not stop.event.is_set():
+    elif all_ended and not stop.event.is_set() and checkpoint.refresh_under_way() is None:
+        # (While a refresh is under way the files may still change: it writes the manifest
+        # when it ends.)
         manifest = build_manifest(
             checkpoint,
             paths,
@@ -99,8 +105,12 @@ def finish(
             already=already,
             cancelled=cancelled,
             signal_exit=stop.exit_code if stop.event.is_set() else None,
+            refresh_left=len(ctx.refresh.left) if ctx.refresh is not None else 0,
         )
     )
+    refresh = None
+    if ctx.refresh is not None:
+        refresh = ctx.refresh.summary(complete=generation_in_progress(checkpoint) is None)
     stats = client.stats if client is not None else None
     return CollectResult(
         outcome=outcome,
@@ -123,6 +133,8 @@ def finish(
         manifest_path=manifest_path,
         signal_name=stop.name,
         refused=tuple(str(r) for r in refused),
+        refresh=refresh,
+        open_window=config.window.until > datetime.now(UTC),
     )
 
 

@@ -2,9 +2,15 @@
 share is in :mod:`.paging`). The loop that fetches the next page while the current one commits
 exists once, in ``unit.py``.
 
-- :class:`ListPager` — Link rel="next" page after page (issues, commits).
+- :class:`ListPager` — Link rel="next" page after page (commits).
 - :class:`KeysetPager` — sorted by update time ascending: continue from the last record's
-  ``updated_at`` (the comment lists), so an edit cannot push a record past a page boundary.
+  ``updated_at`` (issues and the comment lists), so an edit cannot push a record past a page
+  boundary.
+
+Each pager also names, with the page that sets it, where a refresh of the unit starts (its
+:class:`~gh_year_end.storage.checkpoint.Probe`): the front page of a list whose every change
+reaches its front (pulls, newest update first; commits, newest first), the last page of a list
+whose changes reach its end (the keyset lists).
 - :class:`CatchUpPager` — sorted by update time descending (pulls): a walk of more than one page
   ends with one more pass from the front down to the moment it began, for what moved meanwhile.
 - :class:`PerParentPager` — one list per parent record (reviews: per collected pull request);
@@ -16,16 +22,25 @@ exists once, in ``unit.py``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from gh_year_end.collect.paging import Advance, Pager, Request, new_records, request
+from gh_year_end.collect.paging import (
+    Advance,
+    Pager,
+    Request,
+    Seen,
+    asked,
+    new_records,
+    request,
+)
 from gh_year_end.collect.review_pager import ReviewBatchPager
-from gh_year_end.endpoints import Endpoint, Transport, Window, parse_time
+from gh_year_end.endpoints import PER_PAGE, Endpoint, Transport, Window, parse_time
 from gh_year_end.github.client import Page
 from gh_year_end.github.review_query import BatchAnswer
-from gh_year_end.storage.checkpoint import Cursor, EndpointProgress
+from gh_year_end.storage.checkpoint import Cursor, EndpointProgress, Probe
 
 #: GitHub's clock and ours may disagree: the catch-up pass reaches this much further back.
 CLOCK_SLACK: Final = timedelta(minutes=5)
@@ -44,6 +59,12 @@ def _ends_before(records: list[dict[str, Any]], moment: str) -> bool:
     return last is not None and bound is not None and last < bound
 
 
+def _ascending_by_update(url: str) -> bool:
+    """Whether a list URL asks for the oldest update first (a keyset walk's order)."""
+    query = parse_qs(urlsplit(url).query)
+    return query.get("sort") == ["updated"] and query.get("direction") == ["asc"]
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -52,24 +73,54 @@ class _Walk:
     """What every repo-wide pager shares: the endpoint, the window, the ids already written."""
 
     def __init__(
-        self, repo: str, ep: Endpoint, window: Window, progress: EndpointProgress, seen: set[Any]
+        self, repo: str, ep: Endpoint, window: Window, progress: EndpointProgress, seen: Seen
     ) -> None:
         self.repo, self.ep, self.window, self.seen = repo, ep, window, seen
         self.progress = progress
         self.pages = progress.last_page_written  # pages committed so far, in every pass
+        self.asking: Request | None = None
+        """The request whose answer :meth:`advance` receives next."""
+        self.probe_now = progress.probe
+        """The probe committed last (or to be committed with the page being advanced over)."""
+
+    def ask(self, req: Request | None) -> Request | None:
+        """``req``, remembered as the one whose answer comes next."""
+        self.asking = req
+        return req
 
     def start(self) -> Request | None:
         """Continue from the committed URL, else the list's front — or nothing, when every page
         was committed but the unit never got marked complete."""
         if self.progress.next_url is not None:
-            return request(self.ep, self.progress.next_url)
+            return self.ask(request(self.ep, self.progress.next_url))
         if self.progress.pages_collected > 0:
             return None
+        return self.ask(self.front_request())
+
+    def front_request(self) -> Request:
+        """The list's first page."""
         return request(self.ep, self.ep.first_url(self.repo), self.ep.params(self.window))
 
     def front(self) -> str:
         """The list's first page, as a URL with its query."""
         return _with_query(self.ep.first_url(self.repo), self.ep.params(self.window))
+
+    def vouch(self, probe: Probe | None) -> Probe | None:
+        """The probe to commit with a page (None: the committed one stands): ``probe`` when the
+        page sets one — without its ETag once the walk met a record it had written in another
+        version (edited meanwhile: the file holds the older one, and a 304 must not say the unit
+        is current; the next refresh reads it again from the probe)."""
+        if probe is not None:
+            self.probe_now = probe
+        current = self.probe_now
+        if self.seen.newer and current is not None and current.etag is not None:
+            self.probe_now = Probe(current.url, None, current.watermark)
+            return self.probe_now
+        return probe
+
+    def at_front(self) -> bool:
+        """Whether the page being advanced over is the list's front page."""
+        return self.asking is not None and asked(self.asking) == self.front()
 
 
 class ListPager(_Walk):
@@ -85,11 +136,18 @@ class ListPager(_Walk):
         self.pages += 1
         kept = new_records(page.records, self.ep, self.window, self.seen)
         nxt = self.next_url(page)
-        return Advance(kept, request(self.ep, nxt) if nxt else None, nxt, Cursor())
+        probe = self.vouch(self.probe(page, nxt))
+        following = self.ask(request(self.ep, nxt) if nxt else None)
+        return Advance(kept, following, nxt, Cursor(), probe=probe)
 
     def next_url(self, page: Page) -> str | None:
         """Where the walk goes after ``page``: its Link rel="next"."""
         return page.next_url
+
+    def probe(self, page: Page, nxt: str | None) -> Probe | None:  # noqa: ARG002 - keyset's
+        """Where a refresh starts: the front page, with its ETag (a list whose changes reach
+        its front: commits, newest first)."""
+        return Probe(self.front(), page.meta.etag) if self.at_front() else None
 
 
 class KeysetPager(ListPager):
@@ -102,6 +160,18 @@ class KeysetPager(ListPager):
     timestamp, keyset paging could not advance, so GitHub's next link is followed instead.
     """
 
+    def first(self) -> Request | None:
+        """See :class:`Pager` — and a committed link of a walk in another order (issues were
+        walked newest-created first by a ghye before format 4) is not followed: from there on
+        this order would skip what that one put after it. The walk starts again from the front
+        (the id check drops what the file already holds)."""
+        url = self.progress.next_url
+        if url is not None and not _ascending_by_update(url):
+            return self.ask(
+                request(self.ep, self.ep.first_url(self.repo), self.ep.params(self.window))
+            )
+        return self.start()
+
     def next_url(self, page: Page) -> str | None:
         """See :class:`KeysetPager`."""
         records, link_next = page.records, page.next_url
@@ -110,9 +180,25 @@ class KeysetPager(ListPager):
         first, last = records[0].get("updated_at"), records[-1].get("updated_at")
         if not isinstance(last, str) or first == last:
             return link_next
+        return self.since(last)
+
+    def since(self, moment: str) -> str:
+        """The list from ``moment`` on (inclusive), as a URL with its query."""
         return _with_query(
-            self.ep.first_url(self.repo), {**self.ep.params(self.window), "since": last}
+            self.ep.first_url(self.repo), {**self.ep.params(self.window), "since": moment}
         )
+
+    def probe(self, page: Page, nxt: str | None) -> Probe | None:
+        """Where a refresh starts: the walk's last page, with its ETag — the list from there on
+        is what changed since (an edit moves a record to its end). A full last page would
+        leave a record added after it on a page never asked; then the list from the last
+        record's update on is asked instead, without an ETag (the refresh pays for it once)."""
+        if nxt is not None or self.asking is None:
+            return None
+        if len(page.records) < int(PER_PAGE):
+            return Probe(asked(self.asking), page.meta.etag)
+        last = page.records[-1].get("updated_at")
+        return Probe(self.since(last)) if isinstance(last, str) else None
 
 
 class CatchUpPager(_Walk):
@@ -124,7 +210,7 @@ class CatchUpPager(_Walk):
         ep: Endpoint,
         window: Window,
         progress: EndpointProgress,
-        seen: set[Any],
+        seen: Seen,
         *,
         now: Callable[[], datetime],
     ) -> None:
@@ -142,6 +228,17 @@ class CatchUpPager(_Walk):
     def advance(self, page: Page | BatchAnswer | None) -> Advance:
         """See :class:`Pager`."""
         assert isinstance(page, Page)
+        front = self.at_front()
+        advance = self._advance(page)
+        self.ask(advance.next)
+        probe = None
+        if front:
+            # A refresh starts here: the front, newest update first — any change reaches it.
+            probe = Probe(self.front(), page.meta.etag, self.cursor.started_at)
+        probe = self.vouch(probe)
+        return replace(advance, probe=probe) if probe is not None else advance
+
+    def _advance(self, page: Page) -> Advance:
         self.pages += 1
         ep, cursor = self.ep, self.cursor
         kept = new_records(page.records, ep, self.window, self.seen)
@@ -171,7 +268,7 @@ class PerParentPager:
         ep: Endpoint,
         window: Window,
         progress: EndpointProgress,
-        seen: set[Any],
+        seen: Seen,
         *,
         parents: list[int],
     ) -> None:
@@ -217,7 +314,7 @@ def pager_for(
     ep: Endpoint,
     window: Window,
     progress: EndpointProgress,
-    seen: set[Any],
+    seen: Seen,
     *,
     parents: list[int] | None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),

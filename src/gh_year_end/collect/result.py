@@ -8,8 +8,9 @@ The rules, in order:
    complete — → ``unreadable``, 3: a token without the needed scopes or SSO authorization must
    not pass a CI job with an empty dataset (an organization with no repositories to collect is
    another matter: nothing to read is complete);
-4. units not done (pending, discovery unfinished), failures that are not unavailability, or
-   repositories refused for their names → ``incomplete`` (``already_complete`` when nothing
+4. units not done (pending, discovery unfinished), failures that are not unavailability,
+   repositories refused for their names, or a refresh with units left for ``ghye resume`` →
+   ``incomplete`` (``already_complete`` when nothing
    was left to try), 3;
 5. otherwise ``complete`` / ``already_complete``, 0 — units recorded unavailable (404, 410,
    451, 403) included, and named in the summary.
@@ -37,6 +38,8 @@ class Ending:
     already: bool = False
     cancelled: bool = False
     signal_exit: int | None = None
+    refresh_left: int = 0
+    """Units a refresh left for the next ``ghye resume`` (a failure that may pass)."""
 
 
 def decide(end: Ending) -> tuple[Outcome, int]:
@@ -51,6 +54,6 @@ def decide(end: Ending) -> tuple[Outcome, int]:
     if end.already:
         clean = end.failed == 0 and end.refused == 0
         return "already_complete", EXIT_OK if clean else EXIT_INCOMPLETE
-    if ended and end.failed == 0 and end.refused == 0:
+    if ended and end.failed == 0 and end.refused == 0 and end.refresh_left == 0:
         return "complete", EXIT_OK
     return "incomplete", EXIT_INCOMPLETE

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gh_year_end.collect.paging import Advance, Request, new_records
+from gh_year_end.collect.paging import Advance, Request, Seen, new_records
 from gh_year_end.endpoints import Endpoint, Window
 from gh_year_end.errors import (
     Forbidden,
@@ -40,7 +40,7 @@ class ReviewBatchPager:
         ep: Endpoint,
         window: Window,
         progress: EndpointProgress,
-        seen: set[Any],
+        seen: Seen,
         *,
         parents: list[int],
         api_url: str,

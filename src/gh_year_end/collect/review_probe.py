@@ -71,12 +71,14 @@ PROBE: Final = (
 
 
 async def choose_reviews_api(
-    ctx: RunContext, client: RestClient, selection: Selection
+    ctx: RunContext, client: RestClient, selection: Selection, *, refreshing: bool = False
 ) -> ReviewsVia:
     """``collection.reviews_via``, or REST when GraphQL cannot serve this run's reviews (see
-    the module docstring). Asks only when reviews units are left to run."""
+    the module docstring). Asks only when reviews units are left to run, or are to be refreshed
+    (``refreshing``)."""
     wanted = ctx.config.collection.reviews_via
-    if wanted == "rest" or not any(p.unit.endpoint.name == "reviews" for p in selection.todo):
+    left = any(p.unit.endpoint.name == "reviews" for p in selection.todo)
+    if wanted == "rest" or not (left or (refreshing and ctx.config.collection.enable.reviews)):
         return wanted
     why = await graphql_problem(client)
     if why is None:

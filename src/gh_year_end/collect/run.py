@@ -23,7 +23,14 @@ from gh_year_end.collect.counting import estimate_after_discovery
 from gh_year_end.collect.discovery import check_target, first_contact, run_discovery
 from gh_year_end.collect.events import CollectResult, EventSink
 from gh_year_end.collect.finish import finish
-from gh_year_end.collect.plan import nothing_to_do, plan_units, select
+from gh_year_end.collect.plan import Unit, nothing_to_do, plan_units, select
+from gh_year_end.collect.refresh import (
+    RefreshRunner,
+    begin,
+    finish_switches,
+    generation_in_progress,
+)
+from gh_year_end.collect.refresh_discovery import refresh_discovery
 from gh_year_end.collect.review_probe import choose_reviews_api
 from gh_year_end.collect.review_queries import ReviewQueries
 from gh_year_end.collect.scheduler import Scheduler
@@ -52,6 +59,8 @@ class CollectRequest:
     force: bool = False
     from_repo: str | None = None
     retry_failed: bool = False
+    refresh: bool = False
+    """Bring a collected dataset up to date (``collect --refresh``; see :mod:`.refresh`)."""
 
     @property
     def start(self) -> StartRequest:
@@ -130,11 +139,23 @@ async def _run(
                 config, paths, checkpoint, events, stop, time.monotonic(), datetime.now(UTC)
             )
             decision = decide_start(checkpoint, config, paths, request.start)
+            refreshing = False
             if decision.kind == "continue":
                 ctx.continued = True
-                events.message(decision.message or "continuing")
+                # A refresh stopped between a unit's commit and its file's rename is finished
+                # before anything else reads a unit.
+                finish_switches(checkpoint, paths)
+                under_way = generation_in_progress(checkpoint) is not None
+                refreshing = request.refresh or under_way
+                events.message(
+                    "continuing the refresh under way"
+                    if under_way
+                    else f"refreshing target {config.github.target.name}"
+                    if refreshing
+                    else decision.message or "continuing"
+                )
                 units = plan_units(checkpoint, config)
-                if nothing_to_do(
+                if not refreshing and nothing_to_do(
                     checkpoint,
                     units,
                     retry_failed=request.retry_failed,
@@ -157,33 +178,55 @@ async def _run(
                             return finish(ctx, [], client=client, already=False, cancelled=True)
                     events.message(decision.message or "starting over")
                     start_over(checkpoint, config, paths)
+                generation = begin(checkpoint, paths) if refreshing else None
                 if not checkpoint.is_phase_complete("discovery"):
                     await run_discovery(ctx, client, first=not holds_committed_pages(checkpoint))
+                elif generation is not None:
+                    await refresh_discovery(ctx, client)
                 units = plan_units(checkpoint, config)
                 if not stop.event.is_set():
-                    selection = select(
-                        checkpoint,
-                        units,
-                        retry_failed=request.retry_failed,
-                        from_repo=request.from_repo,
-                    )
-                    if await choose_reviews_api(ctx, client, selection) == "graphql":
-                        ctx.review_queries = ReviewQueries(client)
-                    # For status's ETA, beside the work (a few GraphQL points, within a deadline
-                    # of its own; it never fails the run, and a stop cancels it).
-                    estimating = asyncio.ensure_future(estimate_after_discovery(ctx, client))
-                    try:
-                        await Scheduler(ctx).run(selection, units)
-                    finally:
-                        if stop.event.is_set() or sys.exc_info()[0] is not None:
-                            estimating.cancel()
-                        await asyncio.gather(estimating, return_exceptions=True)
-                        if ctx.review_queries is not None:
-                            await ctx.review_queries.aclose()
+                    await _work(ctx, client, request, units, generation)
                 return finish(ctx, units, client=client, already=False)
     finally:
         if install_signals:
             stop.uninstall(loop)
+
+
+async def _work(
+    ctx: RunContext,
+    client: RestClient,
+    request: CollectRequest,
+    units: list[Unit],
+    generation: int | None,
+) -> None:
+    """Run the units left, then (``generation``: the refresh's number) refresh the rest."""
+    selection = select(
+        ctx.checkpoint, units, retry_failed=request.retry_failed, from_repo=request.from_repo
+    )
+    refreshing = generation is not None
+    if await choose_reviews_api(ctx, client, selection, refreshing=refreshing) == "graphql":
+        ctx.review_queries = ReviewQueries(client)
+    # For status's ETA, beside the work (a few GraphQL points, within a deadline of its own; it
+    # never fails the run, and a stop cancels it). A refresh of a complete dataset needs none.
+    estimating = asyncio.ensure_future(
+        estimate_after_discovery(ctx, client) if selection.todo or not refreshing else _nothing()
+    )
+    try:
+        await Scheduler(ctx).run(selection, units)
+        if generation is not None and not ctx.stop.event.is_set():
+            runner = RefreshRunner(ctx, generation)
+            ctx.refresh = runner.tally
+            await runner.run(units)
+    finally:
+        if ctx.stop.event.is_set() or sys.exc_info()[0] is not None:
+            estimating.cancel()
+        await asyncio.gather(estimating, return_exceptions=True)
+        if ctx.review_queries is not None:
+            await ctx.review_queries.aclose()
+
+
+async def _nothing() -> None:
+    """An estimate not made."""
 
 
 def _ask(

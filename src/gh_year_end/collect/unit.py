@@ -22,7 +22,7 @@ import orjson
 from gh_year_end.collect.commit import Committer, Running, Step, close_writer, opened
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.pagers import pager_for
-from gh_year_end.collect.paging import Pager, Request
+from gh_year_end.collect.paging import Pager, Request, Seen
 from gh_year_end.collect.plan import Unit
 from gh_year_end.collect.review_pager import ReviewBatchPager
 from gh_year_end.errors import (
@@ -48,7 +48,7 @@ class Opened:
     per-parent unit) its parents."""
 
     progress: EndpointProgress
-    seen: set[Any]
+    seen: Seen
     parents: list[int] | None = None
 
 
@@ -113,7 +113,7 @@ class UnitRunner:
                 )
                 return False
         else:
-            start = Opened(planned, set())  # nothing committed yet: nothing to read
+            start = Opened(planned, Seen())  # nothing committed yet: nothing to read
         if ctx.stop.event.is_set():
             raise asyncio.CancelledError  # stopped meanwhile: the unit does not start
         opening = self.committer.open(unit, start.progress)
@@ -196,6 +196,7 @@ class UnitRunner:
                 advance.cursor,
                 complete=advance.next is None,
                 source=advance.source,
+                probe=advance.probe,
             )
             if advance.next is None:
                 await self.committer.last(state, step)
@@ -321,11 +322,15 @@ def committed_records(path: Path, committed_offset: int) -> Iterator[dict[str, A
             yield data
 
 
-def committed_ids(path: Path, committed_offset: int, key: str) -> set[Any]:
-    """The record ids already committed to a unit's file."""
-    return {
-        data[key] for data in committed_records(path, committed_offset) if data.get(key) is not None
-    }
+def committed_ids(path: Path, committed_offset: int, key: str) -> Seen:
+    """The record ids already committed to a unit's file, with their versions' update times."""
+    versions: dict[Any, str | None] = {}
+    for data in committed_records(path, committed_offset):
+        record_id = data.get(key)
+        if record_id is not None:
+            stamp = data.get("updated_at")
+            versions[record_id] = stamp if isinstance(stamp, str) else None
+    return Seen(versions)
 
 
 def pull_numbers(path: Path, committed_offset: int) -> list[int]:

@@ -37,6 +37,7 @@ _HOT_HEADERS: Final = frozenset(
         b"x-ratelimit-resource",
         b"x-github-request-id",
         b"link",
+        b"etag",
     }
 )
 
@@ -49,6 +50,14 @@ class PageMeta:
     url: str
     request_id: str | None
     rate: RateLimitState | None
+    etag: str | None = None
+    """GitHub's ETag for the answer (a refresh asks with it: ``If-None-Match``)."""
+
+    @property
+    def not_modified(self) -> bool:
+        """A ``304``: the page asked with ``If-None-Match`` has not changed (and cost nothing
+        against the primary rate limit)."""
+        return self.status == 304
 
 
 @dataclass(frozen=True, slots=True)

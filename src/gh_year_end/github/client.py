@@ -209,8 +209,13 @@ class RestClient:
         *,
         empty_on_409: bool = False,
         key: str | None = "id",
+        if_none_match: str | None = None,
     ) -> Page:
         """GET one page of a list endpoint.
+
+        ``if_none_match``: the ETag of an earlier answer for the same page; GitHub's ``304 Not
+        Modified`` (free of the primary rate limit) is an empty page whose
+        ``meta.not_modified`` is true.
 
         ``url`` is a path under api_url ("/repos/o/r/pulls"; the prefix is kept) or an absolute
         next URL from a previous page, followed verbatim after its origin is checked
@@ -225,7 +230,7 @@ class RestClient:
         its answer was odd, and its ``Link: rel="next"`` is never dropped.
         """
         body, meta, link = await self._exchange.request(
-            url, params, empty_on_409=empty_on_409, key=key
+            url, params, empty_on_409=empty_on_409, key=key, if_none_match=if_none_match
         )
         if body is None:
             return Page([], None, meta)

@@ -114,24 +114,31 @@ class Exchange:
         content: bytes | None = None,
         shrinkable: bool = False,
         lane: Lane | None = None,
+        if_none_match: str | None = None,
     ) -> tuple[Any, PageMeta, str | None]:
-        """(checked body, or None for a 409 taken as empty, meta, Link header) of a 2xx answer.
-        ``content``: a GraphQL query, POSTed (to the graphql endpoint, under its budget).
-        ``lane``: this credential only (a 401 that drops it ends the request: body None)."""
+        """(checked body, or None for a 409 taken as empty or a 304, meta, Link header) of a 2xx
+        answer. ``content``: a GraphQL query, POSTed (to the graphql endpoint, under its
+        budget). ``lane``: this credential only (a 401 that drops it ends the request: body
+        None). ``if_none_match``: an ETag; GitHub's ``304 Not Modified`` for it is answered
+        with body None and ``meta.not_modified``."""
         target = self._origin.resolve(url)
         resource = GRAPHQL if content is not None else CORE
         tries = Tries()
         while True:
             if lane is not None and lane.dropped is not None:
                 return None, PageMeta(401, target, None, None), None
-            sent = await self._send(target, params, tries, resource, content, only=lane)
+            sent = await self._send(
+                target, params, tries, resource, content, only=lane, if_none_match=if_none_match
+            )
             if sent is None:  # backed off from a transport failure, or a lane was dropped
                 continue
             response, picked, rate = sent.response, sent.picked, sent.rate
             limiter = sent.lane.limiter
             status = response.status_code
             if 200 <= status < 300:
-                meta = PageMeta(status, self.shown(response), picked.get(REQUEST_ID), rate)
+                meta = PageMeta(
+                    status, self.shown(response), picked.get(REQUEST_ID), rate, picked.get("etag")
+                )
                 parsed = await self._parse(response, meta, target, tries, expect=expect, key=key)
                 if parsed is _RETRY:
                     continue
@@ -142,6 +149,12 @@ class Exchange:
                     continue
                 limiter.success()
                 return parsed, meta, picked.get("link")
+            if status == 304 and if_none_match is not None:
+                limiter.success()
+                meta = PageMeta(
+                    status, self.shown(response), picked.get(REQUEST_ID), rate, picked.get("etag")
+                )
+                return None, meta, None
             if status in _REDIRECTS and "location" in response.headers:
                 target, params = self._redirect(response, tries), None
                 continue
@@ -187,6 +200,7 @@ class Exchange:
         content: bytes | None,
         *,
         only: Lane | None = None,
+        if_none_match: str | None = None,
     ) -> _Sent | None:
         """One request down the pool's chosen lane (or ``only``): the answer with what it went
         out with; None after backing off from a transport failure, or when the lane was
@@ -217,6 +231,8 @@ class Exchange:
             headers = {**self._headers, "Authorization": authorization}
             if content is not None:
                 headers["Content-Type"] = "application/json"
+            if if_none_match is not None:
+                headers["If-None-Match"] = if_none_match
             request = httpx.Request(
                 "GET" if content is None else "POST",
                 target,

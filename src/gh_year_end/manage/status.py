@@ -5,8 +5,9 @@ lock, no file touched, journal commits seen) and the lock through ``holder_state
 (which never take it). The report is built in one pass over the units, with no per-repo file
 I/O, so a 10,000-repo checkpoint reports in well under a second.
 
-The counts come from :mod:`.status_tally`, the pace and the ETA from :mod:`.status_eta`;
-the report's types are :mod:`.status_report` (importable from here too).
+The counts come from :mod:`.status_tally` (with, per endpoint, when its complete units were
+last brought up to date, and how far the last refresh has come), the pace and the ETA from
+:mod:`.status_eta`; the report's types are :mod:`.status_report` (importable from here too).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from gh_year_end.errors import NoCheckpoint
 from gh_year_end.manage.status_eta import RATE_WINDOW, estimate_eta, estimate_left, pace
 from gh_year_end.manage.status_report import (
     SCHEMA_VERSION,
+    AsOf,
     EndpointSummary,
     EstimateLeft,
     EtaBasis,
     LockInfo,
+    RefreshInfo,
     RepoCounts,
     StatusReport,
     Throughput,
@@ -32,6 +35,7 @@ from gh_year_end.manage.status_report import (
 from gh_year_end.manage.status_tally import Tally
 from gh_year_end.storage.atomic import utc_now
 from gh_year_end.storage.checkpoint import CheckpointManager
+from gh_year_end.storage.checkpoint.state import REFRESH_PHASE
 from gh_year_end.storage.lock import holder_state, read_owner
 from gh_year_end.storage.paths import PathManager
 
@@ -49,7 +53,7 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
             f"no checkpoint for target {name} at {paths.target_dir} — run `ghye collect` first"
         )
     checkpoint = CheckpointManager.read_only(paths.checkpoint_path, journal_path=paths.journal_path)
-    tally = Tally()
+    tally = Tally(checkpoint.refresh_generation())
     for repo, progress in checkpoint.view_repos():
         tally.add_repo(repo, progress)
     tally.finish()
@@ -61,6 +65,8 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
         e for e in tally.per_endpoint if e not in ENDPOINT_NAMES
     )
     phase_names = ["discovery", *(checkpoint.planned_endpoints() or endpoint_names)]
+    if tally.refresh is not None:
+        phase_names.append(REFRESH_PHASE)
     created = checkpoint.created_at
     updated = max((m for m in (tally.last_update, created) if m is not None), default=None)
     throughput, eta = pace(tally, updated)
@@ -116,15 +122,36 @@ def build_status(config: Config, *, clock: Callable[[], datetime] = utc_now) -> 
         manifest_path=paths.manifest_path if paths.manifest_path.is_file() else None,
         eta_basis=basis if eta is not None else None,
         estimate=left,
+        refresh=_refresh_info(checkpoint, tally),
+    )
+
+
+def _refresh_info(checkpoint: CheckpointManager, tally: Tally) -> RefreshInfo | None:
+    """The last refresh, from the checkpoint's ``refresh`` phase, and the units the tally
+    counted for it."""
+    if tally.refresh is None:
+        return None
+    started = checkpoint.phase_detail(REFRESH_PHASE, "started_at")
+    finished = checkpoint.phase_detail(REFRESH_PHASE, "completed_at")
+    under_way = checkpoint.refresh_under_way() is not None
+    return RefreshInfo(
+        generation=tally.refresh,
+        under_way=under_way,
+        started_at=started if isinstance(started, datetime) else None,
+        finished_at=finished if isinstance(finished, datetime) and not under_way else None,
+        units_done=tally.refreshed_units,
+        units=tally.refreshed_units + tally.refresh_due,
     )
 
 
 __all__ = [
     "RATE_WINDOW",
     "SCHEMA_VERSION",
+    "AsOf",
     "EndpointSummary",
     "EstimateLeft",
     "LockInfo",
+    "RefreshInfo",
     "RepoCounts",
     "StatusReport",
     "Throughput",

@@ -1,6 +1,6 @@
 """What `ghye status` reports: :class:`StatusReport` and its parts (counts, lock, pace, what
-the estimate says is left), and its JSON form (:meth:`StatusReport.to_dict`, the ``--json``
-output; schema in docs/cli.md).
+the estimate says is left, how current the data is), and its JSON form
+(:meth:`StatusReport.to_dict`, the ``--json`` output; schema in docs/cli.md).
 """
 
 from __future__ import annotations
@@ -43,6 +43,18 @@ class UnitCounts:
     pending: int
 
 
+How = Literal["refreshed", "collected"]
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """When a complete unit was last brought up to date: by a refresh (its ``refreshed_at``),
+    or, never refreshed, by its collect (the moment it completed)."""
+
+    at: datetime
+    how: How
+
+
 @dataclass(frozen=True)
 class EndpointSummary:
     """One endpoint across every planned repo."""
@@ -56,6 +68,26 @@ class EndpointSummary:
     pending: int
     pages: int
     records: int
+    oldest: AsOf | None = None
+    """The complete unit brought up to date longest ago: the endpoint's data is current as of
+    this moment (None: no complete unit)."""
+    newest: AsOf | None = None
+    """The complete unit brought up to date last."""
+
+
+@dataclass(frozen=True)
+class RefreshInfo:
+    """The dataset's last refresh (``ghye collect --refresh``): its number, whether it is under
+    way, and how many units it has brought up to date of those it will."""
+
+    generation: int
+    under_way: bool
+    started_at: datetime | None
+    finished_at: datetime | None
+    units_done: int
+    """Units this refresh (or a later one) brought up to date."""
+    units: int
+    """``units_done`` and the units it has yet to (every unit not failed)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +156,8 @@ class StatusReport:
     eta_basis: EtaBasis | None = None
     """What the ETA was worked out from (None: no ETA)."""
     estimate: EstimateLeft | None = None
+    refresh: RefreshInfo | None = None
+    """The last refresh, under way or finished (None: the dataset was never refreshed)."""
 
     @property
     def running(self) -> bool:
@@ -150,10 +184,7 @@ class StatusReport:
             },
             "repos": _fields(self.repos),
             "units": _fields(self.units),
-            "endpoints": {
-                e.endpoint: {k: v for k, v in _fields(e).items() if k != "endpoint"}
-                for e in self.endpoints
-            },
+            "endpoints": {e.endpoint: _endpoint_dict(e) for e in self.endpoints},
             "failures": [
                 {
                     "repo": f.repo,
@@ -182,6 +213,7 @@ class StatusReport:
                 "exists": self.manifest_path is not None,
                 "path": str(self.manifest_path) if self.manifest_path is not None else None,
             },
+            "refresh": _refresh_dict(self.refresh),
         }
 
 
@@ -191,6 +223,36 @@ def _fields(obj: Any) -> dict[str, Any]:
 
 def _iso_or_none(moment: datetime | None) -> str | None:
     return iso_z(moment) if moment is not None else None
+
+
+def _endpoint_dict(summary: EndpointSummary) -> dict[str, Any]:
+    counts = {
+        k: v for k, v in _fields(summary).items() if k not in {"endpoint", "oldest", "newest"}
+    }
+    oldest, newest = summary.oldest, summary.newest
+    counts["current_as_of"] = (
+        None
+        if oldest is None or newest is None
+        else {"oldest": _as_of_dict(oldest), "newest": _as_of_dict(newest)}
+    )
+    return counts
+
+
+def _as_of_dict(as_of: AsOf) -> dict[str, Any]:
+    return {"at": iso_z(as_of.at), "how": as_of.how}
+
+
+def _refresh_dict(refresh: RefreshInfo | None) -> dict[str, Any] | None:
+    if refresh is None:
+        return None
+    return {
+        "generation": refresh.generation,
+        "under_way": refresh.under_way,
+        "started_at": _iso_or_none(refresh.started_at),
+        "finished_at": _iso_or_none(refresh.finished_at),
+        "units_done": refresh.units_done,
+        "units": refresh.units,
+    }
 
 
 def _estimate_dict(left: EstimateLeft | None) -> dict[str, Any] | None:

@@ -2,17 +2,28 @@
 
 Every check reads only the target folder; nothing is changed and no lock is taken (so it also
 runs on a read-only copy, and beside a running collect — whose in-progress units are checked up
-to their last commit). The checks:
+to their last commit — or a running refresh). The checks:
 
-- each planned unit's file against the checkpoint: present when it holds committed bytes, at
+- each planned unit's data against the checkpoint: present when it holds committed bytes, at
   least as long as the commit, the committed prefix made of exactly the committed number of
-  whole lines, nothing past it (unless that unit is being collected right now);
+  whole lines, nothing past it (unless that unit is being collected right now). A unit's data is
+  the file a reader without the lock reads (:func:`~gh_year_end.storage.rewrite.reading_path`):
+  its refreshed file while a commit names it (``switch``, renamed over the unit's file by the
+  next writer) and it is there, else the unit's file;
 - each committed line: JSON, ghye's envelope (timestamp, source, endpoint, repo, page,
   request_id, data), the unit's own endpoint and repo, a record with its id, no id twice;
 - the manifest, when there is one: same dataset as the checkpoint, every listed file's bytes,
-  records and sha256, every unit's file listed; when every unit has ended, its absence;
-- nothing outside the plan: every file in an endpoint folder is a planned unit's file, and
-  repos.jsonl lists exactly the planned repositories.
+  records and sha256 (a unit's data as above, under the unit's own file name), every unit's
+  file listed; when every unit has ended, its absence — unless a refresh is under way (it
+  removes the manifest when it begins and writes it when it ends);
+- nothing outside the plan: every file in an endpoint folder is a planned unit's file or the
+  refreshed file a commit names, and repos.jsonl lists exactly the planned repositories. A
+  refreshed file no commit names is a refresh's unfinished file (``ghye resume`` removes it);
+  beside a running refresh it is the one being written, and is not a problem.
+
+Beside a running refresh a unit's file can be switched between the checkpoint's reading and
+the file's: a unit the refresh has yet to bring up to date that does not hold is checked once
+more against the checkpoint read again.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from gh_year_end.storage.checkpoint import CheckpointManager, CheckpointStatus, 
 from gh_year_end.storage.lock import holder_state
 from gh_year_end.storage.manifest import read_manifest
 from gh_year_end.storage.paths import PathManager
+from gh_year_end.storage.rewrite import REFRESH_SUFFIX, reading_path
 
 ENVELOPE_KEYS: Final = frozenset(
     {"timestamp", "source", "endpoint", "repo", "page", "request_id", "data"}
@@ -64,6 +76,8 @@ class VerifyReport:
     manifest_checked: bool
     running: bool
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    refreshing: int | None = None
+    """The number of the refresh under way (None: none is): until it ends there is no manifest."""
 
     @property
     def holds(self) -> bool:
@@ -83,6 +97,7 @@ class VerifyReport:
             "bytes": self.bytes,
             "manifest_checked": self.manifest_checked,
             "collect_running": self.running,
+            "refreshing": self.refreshing,
             "problems": [{"path": p.path, "problem": p.what} for p in self.problems],
         }
 
@@ -113,11 +128,16 @@ def verify(config: Config) -> VerifyReport:
         )
     checkpoint = CheckpointManager.read_only(paths.checkpoint_path, journal_path=paths.journal_path)
     running = holder_state(paths.lock_path) == "alive"
+    refreshing = checkpoint.refresh_under_way()
+    # A running refresh rewrites complete units: their files may change under this reading.
+    rewriting = running and refreshing is not None
+    again: _Reread | None = _Reread(paths) if rewriting else None
     problems: list[Problem] = []
     checked: dict[Path, _FileCheck] = {}
     planned_files: set[Path] = set()
     units = ended = records = total_bytes = 0
-    for repo, endpoint, state in checkpoint.units():
+    for repo, endpoint, committed in checkpoint.units():
+        state = committed
         units += 1
         ended += _ended(state)
         try:
@@ -127,19 +147,35 @@ def verify(config: Config) -> VerifyReport:
             continue
         planned_files.add(path)
         in_flight = running and state.status is CheckpointStatus.IN_PROGRESS
-        check = _check_unit(path, repo, endpoint, state, in_flight=in_flight)
-        checked[path] = check
-        rel = paths.relative(path)
-        problems.extend(Problem(rel, what) for what in check.problems)
-        if check.exists:
-            records += check.lines
-            total_bytes += min(check.size, state.offset)
-    problems.extend(_outside_the_plan(paths, planned_files))
+        unit = _check_planned(paths, path, repo, endpoint, state, in_flight=in_flight)
+        if (
+            unit.problems
+            and again is not None
+            and refreshing is not None
+            and _may_be_switching(state, refreshing)
+        ):
+            newer = again.state(repo, endpoint)
+            if newer is not None and newer != state:
+                state = newer
+                unit = _check_planned(paths, path, repo, endpoint, state, in_flight=in_flight)
+        planned_files.update(unit.switched)
+        checked[path] = unit.check
+        problems.extend(unit.problems)
+        if unit.check.exists:
+            records += unit.check.lines
+            total_bytes += min(unit.check.size, state.offset)
+    problems.extend(_outside_the_plan(paths, planned_files, rewriting=rewriting))
     problems.extend(_repos_listing(paths, checkpoint))
     manifest_checked = paths.manifest_path.is_file()
     if manifest_checked:
         problems.extend(_manifest(paths, checkpoint, checked))
-    elif units and ended == units and checkpoint.is_phase_complete("discovery") and not running:
+    elif (
+        units
+        and ended == units
+        and checkpoint.is_phase_complete("discovery")
+        and not running
+        and refreshing is None
+    ):
         problems.append(
             Problem(
                 "manifest.json",
@@ -158,7 +194,81 @@ def verify(config: Config) -> VerifyReport:
         manifest_checked=manifest_checked,
         running=running,
         problems=tuple(problems),
+        refreshing=refreshing,
     )
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One planned unit as checked: its data's check (keyed by the unit's file), the problems
+    (named by the file read), and the refreshed file its commit names, when one does."""
+
+    check: _FileCheck
+    problems: list[Problem]
+    switched: tuple[Path, ...]
+
+
+def _check_planned(
+    paths: PathManager,
+    path: Path,
+    repo: str,
+    endpoint: str,
+    state: EndpointProgress,
+    *,
+    in_flight: bool,
+) -> _Planned:
+    """Check the unit's data where a reader without the lock finds it (see the module
+    docstring): its refreshed file while a commit names it and it is there."""
+    problems: list[Problem] = []
+    switch = state.switch
+    switched: tuple[Path, ...] = ()
+    if switch is not None and not _plain_name(switch):
+        problems.append(
+            Problem(
+                paths.relative(path),
+                f"the checkpoint names {switch!r} as the unit's refreshed file — not a file "
+                "name in its folder",
+            )
+        )
+        switch = None
+    if switch is not None:
+        switched = (path.with_name(switch),)
+    read = reading_path(path, switch)
+    check = _check_unit(read, repo, endpoint, state, in_flight=in_flight)
+    rel = paths.relative(read)
+    problems.extend(Problem(rel, what) for what in check.problems)
+    return _Planned(check, problems, switched)
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and name not in {".", ".."} and "/" not in name and "\\" not in name
+
+
+def _may_be_switching(state: EndpointProgress, generation: int) -> bool:
+    """Whether a running refresh may have rewritten the unit since the checkpoint was read."""
+    return state.switch is not None or (
+        state.status is CheckpointStatus.COMPLETE and state.refresh_generation < generation
+    )
+
+
+class _Reread:
+    """The checkpoint read once more, when first needed (beside a running refresh)."""
+
+    def __init__(self, paths: PathManager) -> None:
+        self._paths = paths
+        self._checkpoint: CheckpointManager | None = None
+
+    def state(self, repo: str, endpoint: str) -> EndpointProgress | None:
+        """The unit's state in the newer reading (None: the unit is gone from it)."""
+        if self._checkpoint is None:
+            paths = self._paths
+            self._checkpoint = CheckpointManager.read_only(
+                paths.checkpoint_path, journal_path=paths.journal_path
+            )
+        repo_progress = self._checkpoint.get_repo(repo)
+        if repo_progress is None:
+            return None
+        return repo_progress.endpoints.get(endpoint)
 
 
 def _ended(state: EndpointProgress) -> bool:
@@ -262,12 +372,25 @@ def _line_problem(line: bytes, repo: str, endpoint: str, key: str, ids: set[Any]
     return None
 
 
-def _outside_the_plan(paths: PathManager, planned: set[Path]) -> list[Problem]:
-    return [
-        Problem(paths.relative(path), "not a file of any planned unit (not ghye's)")
-        for path in paths.data_files()
-        if path not in planned
-    ]
+def _outside_the_plan(paths: PathManager, planned: set[Path], *, rewriting: bool) -> list[Problem]:
+    """The files in the endpoint folders no planned unit owns. A refreshed file no commit names
+    is a refresh's unfinished one; beside a running refresh, one of a planned unit is being
+    written (or was committed since the checkpoint was read)."""
+    problems: list[Problem] = []
+    for path in paths.data_files():
+        if path in planned:
+            continue
+        if path.name.endswith(REFRESH_SUFFIX):
+            unit_file = path.with_name(path.name.removesuffix(REFRESH_SUFFIX))
+            if rewriting and unit_file in planned:
+                continue
+            what = (
+                "a refresh's unfinished file (no commit vouches for it) — `ghye resume` removes it"
+            )
+        else:
+            what = "not a file of any planned unit (not ghye's)"
+        problems.append(Problem(paths.relative(path), what))
+    return problems
 
 
 def _repos_listing(paths: PathManager, checkpoint: CheckpointManager) -> list[Problem]:

@@ -5,7 +5,7 @@ in, lines or data out."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -66,6 +66,8 @@ def render_collect_result(console: Console, result: CollectResult, *, target_dir
         )
     else:
         line(f"records: {result.records_total:,} in all")
+    if result.refresh is not None:
+        _render_refresh(line, result)
     for reason in result.refused:
         line(f"not collected: {reason}", "yellow")
     if result.failures:
@@ -75,6 +77,28 @@ def render_collect_result(console: Console, result: CollectResult, *, target_dir
         line(f"manifest: {result.manifest_path}")
     for hint in _next_steps(result):
         line(hint, "dim")
+    if result.open_window and result.outcome in ("complete", "already_complete"):
+        line(
+            "the window is still open: `ghye collect --refresh` brings the dataset up to date",
+            "dim",
+        )
+
+
+def _render_refresh(line: Callable[..., None], result: CollectResult) -> None:
+    """What the refresh did: units, 304s, changes; what it left or GitHub now refuses."""
+    r = result.refresh
+    assert r is not None
+    state = "done" if r.complete else "not done yet — `ghye resume` continues it"
+    line(
+        f"refresh {r.generation} {state}: {r.units:,} units this run — {r.not_modified:,} "
+        f"unchanged (304, free), {r.untouched:,} with nothing to ask, {r.unchanged:,} read "
+        f"again unchanged, {r.changed:,} changed ({r.replaced:,} records replaced, "
+        f"{r.added:,} added) · {r.requests:,} requests"
+    )
+    for what in r.left[:MAX_FAILURE_ROWS]:
+        line(f"refresh left: {what}", "yellow")
+    for what in r.refused[:MAX_FAILURE_ROWS]:
+        line(f"refused now, kept as collected: {what}", "yellow")
 
 
 def _next_steps(result: CollectResult) -> list[str]:
@@ -176,6 +200,29 @@ def collect_result_json(result: CollectResult, *, target_dir: Path) -> dict[str,
         "manifest_path": str(result.manifest_path) if result.manifest_path is not None else None,
         "signal_name": result.signal_name,
         "refused": list(result.refused),
+        "refresh": _refresh_json(result),
+        "open_window": result.open_window,
+    }
+
+
+def _refresh_json(result: CollectResult) -> dict[str, Any] | None:
+    r = result.refresh
+    if r is None:
+        return None
+    return {
+        "generation": r.generation,
+        "complete": r.complete,
+        "units": r.units,
+        "not_modified": r.not_modified,
+        "unchanged": r.unchanged,
+        "untouched": r.untouched,
+        "changed": r.changed,
+        "records_replaced": r.replaced,
+        "records_added": r.added,
+        "requests": r.requests,
+        "left": list(r.left),
+        "refused": list(r.refused),
+        "failed": list(r.failed),
     }
 
 

@@ -3,6 +3,7 @@ result. Pure: a result in, lines on the console the command hands in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -67,18 +68,32 @@ def render_verify(console: Console, report: VerifyReport) -> None:
         checked += "; a collect is running (its units in progress checked up to their commit)"
     if report.holds:
         line(f"holds — target {report.target}: {checked}", "green")
+        _refresh_line(line, report)
         return
     line(
         f"{len(report.problems):,} problem(s) — target {report.target} ({report.target_dir}): "
         f"{checked}",
         "red",
     )
+    _refresh_line(line, report)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
     table.add_column("file", overflow="fold")
     table.add_column("problem", overflow="fold")
     for problem in report.problems:
         table.add_row(problem.path, problem.what)
     console.print(table)
+
+
+def _refresh_line(line: Callable[..., None], report: VerifyReport) -> None:
+    """The refresh under way, if one is: it writes the manifest when it ends."""
+    if report.refreshing is None:
+        return
+    finish = (
+        "running now; it writes the manifest when it ends"
+        if report.running
+        else "`ghye resume` finishes it"
+    )
+    line(f"a refresh (number {report.refreshing}) is under way — {finish}", "yellow")
 
 
 def render_unlock_result(console: Console, result: UnlockResult) -> None:

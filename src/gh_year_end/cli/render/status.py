@@ -1,5 +1,6 @@
-"""A StatusReport, rendered for people: the head (target, window, lock, counts, throughput,
-ETA), the per-endpoint table and the failures. Pure: a report in, a Rich renderable out."""
+"""A StatusReport, rendered for people: the head (target, window, lock, counts, the last
+refresh, throughput, ETA), the per-endpoint table (with how old each endpoint's data is) and
+the failures. Pure: a report in, a Rich renderable out."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from gh_year_end.cli.render.collect import failures_table
 from gh_year_end.cli.render.text import format_duration, iso
 
 if TYPE_CHECKING:
-    from gh_year_end.manage.status import EstimateLeft, StatusReport
+    from datetime import datetime
+
+    from gh_year_end.manage.status import AsOf, EstimateLeft, RefreshInfo, StatusReport
 
 
 def render_status(report: StatusReport) -> RenderableType:
@@ -58,6 +61,8 @@ def render_status(report: StatusReport) -> RenderableType:
         f"{u.total:,}: {u.complete:,} complete, {u.unavailable:,} unavailable, "
         f"{u.failed:,} failed, {u.in_progress:,} in progress, {u.pending:,} pending",
     )
+    if report.refresh is not None:
+        head.add_row(*_refresh_row(report.refresh, running=report.running))
     head.add_row("throughput", _throughput_text(report))
     head.add_row("ETA", _eta_text(report))
     head.add_row(
@@ -65,18 +70,23 @@ def render_status(report: StatusReport) -> RenderableType:
     )
     parts.append(head)
 
-    # No cell padding (SIMPLE_HEAD separates columns by a space): eight columns of large
-    # numbers still fit 80 characters, the width of a CI log.
+    # No cell padding and no edges (SIMPLE_HEAD separates columns by a space): eight columns
+    # of large numbers and an age of three characters still fit 80 characters, the width of
+    # a CI log.
     table = Table(
         title="per endpoint",
         title_justify="left",
+        caption=_age_caption(report),
+        caption_justify="left",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
         pad_edge=False,
         padding=(0, 0),
     )
     for name in ("endpoint", "units", "complete", "unavail.", "failed", "pending", "pages"):
         table.add_column(name, justify="left" if name == "endpoint" else "right", no_wrap=True)
     table.add_column("records", justify="right", no_wrap=True)
+    table.add_column("age", justify="right", no_wrap=True)
     for ep in report.endpoints:
         table.add_row(
             ep.endpoint,
@@ -87,11 +97,58 @@ def render_status(report: StatusReport) -> RenderableType:
             f"{ep.pending + ep.in_progress:,}",
             f"{ep.pages:,}",
             f"{ep.records:,}",
+            _age_text(ep.oldest, report.generated_at),
         )
     parts.append(table)
     if report.failures:
         parts.append(failures_table(report.failures))
     return Group(*parts)
+
+
+def _refresh_row(refresh: RefreshInfo, *, running: bool) -> tuple[str, str]:
+    """The head's row for the last refresh: how far one under way has come, or when it ended."""
+    if not refresh.under_way:
+        finished = f", finished {iso(refresh.finished_at)}" if refresh.finished_at else ""
+        return "last refresh", f"{refresh.generation}{finished}"
+    text = f"{refresh.generation} under way: {refresh.units_done:,} of {refresh.units:,} units done"
+    if refresh.started_at is not None:
+        text += f" (started {iso(refresh.started_at)})"
+    if not running:
+        text += " — stopped; `ghye resume` finishes it"
+    return "refresh", text
+
+
+def _age_caption(report: StatusReport) -> str | None:
+    """What the ``age`` column says (None: no endpoint has a complete unit). Once the dataset
+    was refreshed, the endpoints whose oldest unit was not refreshed yet are named."""
+    if not any(ep.oldest is not None for ep in report.endpoints):
+        return None
+    if report.refresh is None:
+        return "age: since each endpoint's oldest unit was collected (none was refreshed yet)"
+    caption = "age: since each endpoint's oldest unit was last refreshed"
+    collected = [
+        ep.endpoint
+        for ep in report.endpoints
+        if ep.oldest is not None and ep.oldest.how == "collected"
+    ]
+    if collected:
+        caption += f"; {', '.join(collected)}: since collected (not refreshed yet)"
+    return caption
+
+
+def _age_text(oldest: AsOf | None, now: datetime) -> str:
+    """How long ago the endpoint's oldest unit was brought up to date: ``<1m``, ``45m``,
+    ``23h``, ``12d`` (at most three characters until 100 days)."""
+    if oldest is None:
+        return "-"
+    seconds = max(0.0, (now - oldest.at).total_seconds())
+    if seconds < 60:
+        return "<1m"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
 
 
 def _lock_text(report: StatusReport) -> str:

@@ -5,7 +5,7 @@ JSONL file (committed offset and line count), so a SIGKILL at any instant follow
 ends with every record exactly once. One job per module:
 
 - :mod:`.model` — the public records (:class:`EndpointProgress`, :class:`RepoProgress`,
-  :class:`Cursor`, :class:`CheckpointStatus`);
+  :class:`Cursor`, :class:`Probe`, :class:`CheckpointStatus`);
 - :mod:`.state` — the in-memory state and the pure functions that change and read it;
 - :mod:`.codec` — the snapshot and journal-line formats (msgspec), validation included;
 - :mod:`.migrate` — older snapshot formats → the current one;
@@ -22,10 +22,11 @@ from gh_year_end.storage.checkpoint.model import (
     CheckpointStatus,
     Cursor,
     EndpointProgress,
+    Probe,
     RepoProgress,
     derive_status,
 )
-from gh_year_end.storage.checkpoint.state import unit_is_left
+from gh_year_end.storage.checkpoint.state import Refreshed, unit_is_left
 from gh_year_end.storage.checkpoint.store import CheckpointStore, LoadedState, LocalStore
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "EndpointProgress",
     "LoadedState",
     "LocalStore",
+    "Probe",
+    "Refreshed",
     "RepoProgress",
     "derive_status",
     "unit_is_left",

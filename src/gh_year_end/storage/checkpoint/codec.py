@@ -1,9 +1,12 @@
 """The checkpoint's two formats, as msgspec encoders and decoders: the snapshot (checkpoint.json,
-format 3) and a journal line. Decoding validates every field against the model's types, so a
+format 4) and a journal line. Decoding validates every field against the model's types, so a
 malformed value is refused with msgspec's account of it (what was expected, and where).
 
-Format 3 has format 2's layout; a unit's cursor may hold ``continuing``, which a format-2 ghye
-would drop — so such a ghye refuses format 3 as newer. Snapshot keys: format_version, seq,
+Formats 2, 3 and 4 share one layout; each added unit fields an older ghye would drop, so such a
+ghye refuses the newer one: format 3 a cursor's ``continuing`` (reviews through GraphQL), format
+4 a unit's refresh state (``probe``, ``refreshed_at``, ``refresh_generation``, ``switch``,
+``changed``, ``changed_generation`` — a format-3 ghye would cut a refreshed file whose rename is
+pending back to the old size). Snapshot keys: format_version, seq,
 created_at, updated_at, config_digest, dataset, target, year, current_phase, phases, plan, repos
 (name → status, started_at, completed_at, error, endpoints, repo). Journal lines: ``{"op":
 "unit", "seq", "repo", "endpoint", "state", "repo_state"}`` and ``{"op": "phases", "seq",
@@ -34,7 +37,7 @@ from gh_year_end.storage.checkpoint.state import (
     as_utc,
 )
 
-FORMAT_VERSION: Final = 3
+FORMAT_VERSION: Final = 4
 
 
 class FormatError(ValueError):
@@ -63,7 +66,7 @@ class OlderFormat(Exception):
 
 
 class Snapshot(msgspec.Struct):
-    """checkpoint.json, format 2."""
+    """checkpoint.json, format 4."""
 
     format_version: int
     seq: Count = 0
@@ -113,7 +116,7 @@ def decode_snapshot(raw: bytes) -> CheckpointState:
     try:
         doc = _SNAPSHOT.decode(raw)
     except msgspec.ValidationError as exc:
-        # Perhaps not format 2 at all (a seed checkpoint, a newer one): that is said instead.
+        # Perhaps not format 4 at all (a seed checkpoint, a newer one): that is said instead.
         data = _ANY.decode(raw)
         snapshot_version(data)
         raise FormatError(_pinpoint(str(exc), data)) from None
@@ -125,8 +128,8 @@ def decode_snapshot(raw: bytes) -> CheckpointState:
 
 
 def decode_same_layout(data: dict[str, Any]) -> CheckpointState:
-    """A parsed snapshot of an older format whose layout is this one's (format 2: a unit's
-    cursor could not yet hold ``continuing``, which an older ghye would drop)."""
+    """A parsed snapshot of an older format whose layout is this one's (formats 2 and 3: their
+    units lack only fields added since, which take their defaults)."""
     try:
         doc = msgspec.convert({**data, "format_version": FORMAT_VERSION}, Snapshot)
     except msgspec.ValidationError as exc:
@@ -184,7 +187,7 @@ def _to_state(doc: Snapshot) -> CheckpointState:
 
 
 def encode_snapshot(state: CheckpointState) -> bytes:
-    """The state → checkpoint.json bytes (format 2)."""
+    """The state → checkpoint.json bytes (format 4)."""
     meta = state.meta
     return _ENCODER.encode(
         Snapshot(

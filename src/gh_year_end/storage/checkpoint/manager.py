@@ -27,9 +27,11 @@ from gh_year_end.storage.checkpoint.model import (
     CheckpointStatus,
     Cursor,
     EndpointProgress,
+    Probe,
     RepoProgress,
 )
 from gh_year_end.storage.checkpoint.session import Session
+from gh_year_end.storage.checkpoint.state import REFRESH_PHASE
 from gh_year_end.storage.checkpoint.store import LoadedState, LocalStore
 
 
@@ -272,6 +274,7 @@ class CheckpointManager(Session):
         lines: int | None = None,
         cursor: Cursor | None = None,
         complete: bool = False,
+        probe: Probe | None = None,
     ) -> None:
         """Commit one page: durable (journal line fsynced) when this returns.
 
@@ -291,8 +294,19 @@ class CheckpointManager(Session):
             lines=lines,
             cursor=cursor,
             complete=complete,
+            probe=probe,
         )
         self._commit_unit(repo, endpoint, change)
+
+    def commit_refresh(self, repo: str, endpoint: str, refreshed: st.Refreshed) -> None:
+        """Commit a complete unit's refresh (its rewritten file's size, probe, generation):
+        durable when this returns. The rewritten file is renamed over the unit's only after
+        this; until then ``switch`` names it (see storage/rewrite.py)."""
+        self._commit_unit(repo, endpoint, partial(st.refresh_committed, refreshed=refreshed))
+
+    def switch_done(self, repo: str, endpoint: str) -> None:
+        """The unit's refreshed file has been renamed over its file."""
+        self._commit_unit(repo, endpoint, st.switch_done)
 
     def mark_repo_endpoint_in_progress(self, repo: str, endpoint: str) -> None:
         """The unit is being worked on."""
@@ -355,6 +369,26 @@ class CheckpointManager(Session):
 
         def change(phases: dict[str, st.PhaseProgress]) -> str:
             st.enter_phase(phases, phase, now)
+            return phase
+
+        self._commit_phases(change)
+
+    def refresh_generation(self) -> int | None:
+        """The number of the last refresh begun (None: the dataset was never refreshed)."""
+        number = self.phase_detail(REFRESH_PHASE, "generation")
+        return number if isinstance(number, int) and not isinstance(number, bool) else None
+
+    def refresh_under_way(self) -> int | None:
+        """The number of the refresh under way (None: none is): one begun and not ended."""
+        number = self.refresh_generation()
+        return None if number is None or self.is_phase_complete(REFRESH_PHASE) else number
+
+    def restart_phase(self, phase: str, **details: Any) -> None:
+        """``phase`` begins again, in progress from now with only ``details`` (JSON-ready)."""
+        now = self._clock()
+
+        def change(phases: dict[str, st.PhaseProgress]) -> str:
+            st.restart_phase(phases, phase, now, details)
             return phase
 
         self._commit_phases(change)

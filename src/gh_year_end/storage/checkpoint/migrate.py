@@ -55,7 +55,7 @@ def read_snapshot(raw: bytes, clock: Callable[[], datetime]) -> tuple[Checkpoint
     try:
         return codec.decode_snapshot(raw), None
     except codec.OlderFormat as older:
-        if older.version == 2:
+        if older.version in (2, 3):
             return codec.decode_same_layout(older.data), older.version
         # Format 1 is the only other: snapshot_version refuses anything below 1.
         return upgrade_v1(older.data, clock()), older.version

@@ -47,6 +47,22 @@ class Cursor(msgspec.Struct, omit_defaults=True):
     as (number, the GraphQL cursor to continue after)."""
 
 
+class Probe(msgspec.Struct, omit_defaults=True, frozen=True):
+    """What a refresh asks a unit first: a list page's URL, the ETag GitHub gave it, and the
+    moment the unit's data is known complete up to (see :mod:`gh_year_end.collect.refresh`).
+
+    Asked with ``If-None-Match: etag``, a ``304`` says the unit is unchanged, free of the
+    primary rate limit."""
+
+    url: str
+    """The page as it was asked: a path under api_url with its query, or an absolute link."""
+    etag: str | None = None
+    """GitHub's ETag for it (None: the page came without one; the refresh pays for it)."""
+    watermark: str | None = None
+    """ISO 8601 (UTC): every record updated before this moment was read in its latest version
+    (catch-up lists; the keyset lists carry theirs in the URL's ``since``)."""
+
+
 class EndpointProgress(msgspec.Struct, omit_defaults=True):
     """Progress of one repo × endpoint unit. ``offset``/``lines`` describe the committed prefix
     of the unit's JSONL file; ``next_url`` and ``cursor`` are where collection continues."""
@@ -65,6 +81,19 @@ class EndpointProgress(msgspec.Struct, omit_defaults=True):
     updated_at: datetime | None = None
     http_status: int | None = None
     """GitHub's status code behind a failure (404, 451, 403, …), when one was."""
+    probe: Probe | None = None
+    """Where a refresh starts (kept from the page that set it, through later commits)."""
+    refreshed_at: datetime | None = None
+    """When the unit was last brought up to date (its collect, or a refresh)."""
+    refresh_generation: Count = 0
+    """The refresh (numbered from 1) the unit is current for; 0: none yet."""
+    switch: str | None = None
+    """A refreshed file's name in the unit's folder, committed but perhaps not yet renamed over
+    the unit's file: the next writer of the target renames it (see storage/rewrite.py)."""
+    changed: tuple[int, ...] = ()
+    """Pulls: the numbers of the pull requests a refresh found new or updated (their reviews are
+    read again in the same refresh, ``changed_generation``)."""
+    changed_generation: Count = 0
 
     def copy(self) -> EndpointProgress:
         """An independent copy."""
@@ -103,6 +132,7 @@ __all__ = [
     "Count",
     "Cursor",
     "EndpointProgress",
+    "Probe",
     "RepoProgress",
     "derive_status",
 ]

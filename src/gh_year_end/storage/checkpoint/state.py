@@ -21,9 +21,14 @@ from gh_year_end.storage.checkpoint.model import (
     CheckpointStatus,
     Cursor,
     EndpointProgress,
+    Probe,
     RepoProgress,
     derive_status,
 )
+
+REFRESH_PHASE: Final = "refresh"
+"""The phase a refresh runs in (its details: ``generation``, the refresh's number, and
+``discovered``); in progress while one is under way."""
 
 Seq = Annotated[int, msgspec.Meta(ge=1)]
 """A journal entry's number: 1 for the first change after an empty checkpoint, then +1."""
@@ -237,8 +242,10 @@ def page_committed(
     lines: int | None,
     cursor: Cursor | None,
     complete: bool,
+    probe: Probe | None = None,
 ) -> EndpointProgress:
-    """``unit`` (a copy) after one more page: ValueError if ``offset``/``lines`` go back."""
+    """``unit`` (a copy) after one more page: ValueError if ``offset``/``lines`` go back.
+    ``probe``: where a refresh of the unit will start (None: the one it had stays)."""
     if offset is not None and offset < unit.offset:
         raise ValueError(f"{where}: offset {offset} is behind the committed {unit.offset}")
     if lines is not None and lines < unit.lines:
@@ -254,7 +261,50 @@ def page_committed(
         unit.lines = lines
     if cursor is not None:
         unit.cursor = msgspec.structs.replace(cursor)  # the caller's stays its own
+    if probe is not None:
+        unit.probe = probe
     return _cleared(unit)
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A unit's refresh, as one commit: its rewritten file (or none: nothing changed)."""
+
+    generation: int
+    now: datetime | None
+    """When (None: not brought up to date — GitHub refused it — so ``refreshed_at`` stays)."""
+    probe: Probe | None
+    offset: int | None = None
+    """The rewritten file's size (None: the file stays as it is)."""
+    lines: int | None = None
+    switch: str | None = None
+    """The rewritten file's name while it waits to be renamed over the unit's file."""
+    changed: tuple[int, ...] | None = None
+    """Pulls: the numbers of the pull requests found new or updated (None: not pulls)."""
+
+
+def refresh_committed(unit: EndpointProgress, refreshed: Refreshed) -> EndpointProgress:
+    """``unit`` (a copy), brought up to date by refresh ``refreshed.generation``."""
+    if unit.status is not CheckpointStatus.COMPLETE:
+        raise ValueError("only a complete unit is refreshed")
+    if refreshed.offset is not None and refreshed.lines is not None:
+        unit.offset, unit.lines = refreshed.offset, refreshed.lines
+        unit.records_collected = refreshed.lines
+        unit.switch = refreshed.switch
+    if refreshed.probe is not None:
+        unit.probe = refreshed.probe
+    if refreshed.changed is not None:
+        unit.changed, unit.changed_generation = refreshed.changed, refreshed.generation
+    if refreshed.now is not None:
+        unit.refreshed_at = refreshed.now
+    unit.refresh_generation = refreshed.generation
+    return unit
+
+
+def switch_done(unit: EndpointProgress) -> EndpointProgress:
+    """``unit`` (a copy) once its refreshed file was renamed over its file."""
+    unit.switch = None
+    return unit
 
 
 def marked_in_progress(unit: EndpointProgress) -> EndpointProgress:
@@ -305,6 +355,16 @@ def complete_phase(phases: dict[str, PhaseProgress], phase: str, now: datetime) 
     if entry.started_at is None:
         entry.started_at = now
     entry.completed_at = now
+
+
+def restart_phase(
+    phases: dict[str, PhaseProgress], phase: str, now: datetime, details: Mapping[str, Any]
+) -> None:
+    """``phase`` begins again: in progress, started now, holding only ``details`` (a phase
+    that recurs: each refresh of a dataset)."""
+    phases[phase] = PhaseProgress(
+        status=CheckpointStatus.IN_PROGRESS, started_at=now, details=dict(details)
+    )
 
 
 def annotate_phase(
