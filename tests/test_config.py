@@ -8,6 +8,7 @@ import textwrap
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from gh_year_end.config import (
     load_config,
     parse_config,
 )
+from gh_year_end.config.reader import IGNORED, SCHEMA
 from gh_year_end.errors import ConfigInvalid, ConfigNotFound
 
 MINIMAL = """
@@ -163,6 +165,68 @@ def test_full_gh_year_end_config_loads(tmp_path: Path) -> None:
     assert config.github.target.name == "example-org"
     assert config.rate_limit.max_concurrency == 4
     assert config.enabled_switches == ("pulls", "issues", "comments", "reviews", "commits")
+    # Every key ghye does not use is named — once, a section as section.* — and nothing else.
+    assert config.ignored == (
+        "rate_limit.strategy",
+        "rate_limit.min_sleep_seconds",
+        "rate_limit.max_sleep_seconds",
+        "rate_limit.sample_rate_limit_endpoint_every_n_requests",
+        "rate_limit.burst.*",
+        "rate_limit.secondary.*",
+        "identity.*",
+        "thresholds.*",
+        "collection.enable.hygiene",
+        "collection.commits.*",
+        "collection.hygiene.*",
+        "storage.curated_format",
+        "storage.dataset_version",
+        "report.*",
+    )
+
+
+def test_gh_year_end_discovery_filters_are_accepted_and_named_not_refused(tmp_path: Path) -> None:
+    assert parse(MINIMAL, tmp_path).ignored == ()
+    text = MINIMAL.replace(
+        "github:\n",
+        "github:\n  discovery:\n    activity_filter: {enabled: true, min_pushed_within_days: 30}\n"
+        "    name_pattern_filter: {enabled: false}\n    quick_scan: {enabled: false}\n",
+        1,
+    )
+    config = parse(text, tmp_path)
+    assert config.ignored == (
+        "github.discovery.activity_filter.*",
+        "github.discovery.name_pattern_filter.*",
+        "github.discovery.quick_scan.*",
+    )
+    assert config.ignored_line() == (
+        "not used by ghye (gh-year-end keys, accepted): github.discovery.activity_filter.*, "
+        "github.discovery.name_pattern_filter.*, github.discovery.quick_scan.* "
+        "(docs/config.md lists each gh-year-end key and what ghye does with it)"
+    )
+
+
+def test_keys_that_ask_for_nothing_ghye_does_not_do_are_not_named(tmp_path: Path) -> None:
+    text = MINIMAL + "storage: {raw_format: jsonl}\ncollection: {enable: {hygiene: false}}\n"
+    assert parse(text, tmp_path).ignored == ()
+    text = MINIMAL + "storage: {raw_format: csv}\ncollection: {enable: {hygiene: true}}\n"
+    assert parse(text, tmp_path).ignored == ("storage.raw_format", "collection.enable.hygiene")
+
+
+def test_the_docs_name_every_gh_year_end_key_ghye_accepts() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "config.md").read_text()
+    for key in _ignored_keys(SCHEMA, ""):
+        assert f"`{key}" in docs or f"`{key.rsplit('.', 1)[-1]}" in docs, key
+
+
+def _ignored_keys(schema: dict[str, Any], prefix: str) -> list[str]:
+    found: list[str] = []
+    for key, sub in schema.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if sub is IGNORED:
+            found.append(path)
+        elif isinstance(sub, dict):
+            found += _ignored_keys(sub, path)
+    return found
 
 
 def test_example_config_in_the_repo_loads() -> None:

@@ -94,6 +94,7 @@ def run_collect(
     """
     # The token is checked before anything is touched: no token, no lock, no request.
     check_credentials(config, environ)
+    config.warn_ignored()
     open_client = functools.partial(
         RestClient.from_config,
         config,

@@ -23,6 +23,7 @@ def load_config(path: Path, *, cwd: Path | None = None) -> Config:
         collection=config.collection,
         storage=config.storage,
         source=path,
+        ignored=config.ignored,
     )
 
 

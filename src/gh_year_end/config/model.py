@@ -7,6 +7,7 @@ endpoints) go into the digest: changing concurrency or limiter settings between 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,6 +142,25 @@ class Config:
     collection: CollectionConfig = field(default_factory=CollectionConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     source: Path | None = None
+    ignored: tuple[str, ...] = ()
+    """Keys of gh-year-end's config the file holds that ghye accepts and does not use (a
+    section as ``report.*``): named in one warning line when a run starts."""
+
+    def warn_ignored(self) -> None:
+        """Log :meth:`ignored_line` as a warning (a run's first words; once per command)."""
+        line = self.ignored_line()
+        if line is not None:
+            logging.getLogger("gh_year_end.config").warning("%s", line)
+
+    def ignored_line(self) -> str | None:
+        """The one warning line naming the keys ghye does not use (None: there are none)."""
+        if not self.ignored:
+            return None
+        return (
+            "not used by ghye (gh-year-end keys, accepted): "
+            + ", ".join(self.ignored)
+            + " (docs/config.md lists each gh-year-end key and what ghye does with it)"
+        )
 
     @property
     def enabled_endpoints(self) -> tuple[Endpoint, ...]:

@@ -154,6 +154,7 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
             ),
         ),
         storage=StorageConfig(root=root),
+        ignored=tuple(reader.ignored),
     )
 
 

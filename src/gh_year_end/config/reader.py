@@ -28,7 +28,18 @@ SCHEMA: Final[dict[str, Any]] = {
         "api_url": None,
         "target": {"mode": None, "name": None},
         "auth": {"token_env": None, "app": None},
-        "discovery": {"include_forks": None, "include_archived": None, "visibility": None},
+        "discovery": {
+            "include_forks": None,
+            "include_archived": None,
+            "visibility": None,
+            # gh-year-end's discovery filters: accepted, named as not used.
+            "activity_filter": IGNORED,
+            "size_filter": IGNORED,
+            "language_filter": IGNORED,
+            "topics_filter": IGNORED,
+            "name_pattern_filter": IGNORED,
+            "quick_scan": IGNORED,
+        },
         "windows": {"year": None, "since": None, "until": None},
     },
     "rate_limit": {
@@ -99,11 +110,26 @@ def _timestamp(loader: YamlLoader, node: yaml.ScalarNode) -> object:
 YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
+# gh-year-end keys whose value asks for nothing ghye does not do: JSONL is what ghye writes,
+# and a switch that is off collects nothing in either tool.
+_HONOURED: Final[dict[str, object]] = {
+    "storage.raw_format": "jsonl",
+    "collection.enable.hygiene": False,
+}
+
+
+def _honoured(path: str, value: object) -> bool:
+    return path in _HONOURED and value == _HONOURED[path] and type(value) is type(_HONOURED[path])
+
+
 class Reader:
     """Walks the parsed YAML, checking keys against the schema; every error names file and key."""
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.ignored: list[str] = []
+        """The keys the file holds that ghye accepts and does not use (``report.*`` for a
+        section), in the order met."""
 
     def fail(self, key: str, problem: str) -> ConfigInvalid:
         where = f"{self.source}: {key}" if key else self.source
@@ -116,6 +142,12 @@ class Reader:
             if key in schema:
                 sub = schema[key]
                 value = data[key]
+                if sub is IGNORED:
+                    path = join_key(prefix, key)
+                    if not _honoured(path, value):
+                        whole = isinstance(value, Mapping)
+                        self.ignored.append(path + (".*" if whole else ""))
+                    continue
                 if isinstance(sub, dict):
                     if value is None:
                         continue

@@ -251,6 +251,7 @@ def build_plan(
     TransientError when GitHub cannot be reached; CheckpointCorrupt for a checkpoint that
     cannot be read."""
     check_credentials(config, environ)
+    config.warn_ignored()
     paths = PathManager(config)
     checkpoint, note = _checkpoint(config, paths)
     return asyncio.run(
