@@ -22,7 +22,7 @@ from typing import IO, Any, Final
 
 import orjson
 
-from gh_year_end.endpoints import ENDPOINT_NAMES
+from gh_year_end.endpoints import BY_NAME, ENDPOINT_NAMES
 from gh_year_end.storage.checkpoint import CheckpointManager
 from gh_year_end.storage.jsonl import JSONLWriter
 from gh_year_end.storage.paths import PathManager
@@ -237,8 +237,8 @@ def target_dir(root: Path, owner: str = "acme", year: int = 2025) -> Path:
 
 
 def record_id(endpoint: str, data: Mapping[str, Any]) -> Any:
-    """The id a record is counted by: sha for commits, id for the rest."""
-    return data["sha"] if endpoint == "commits" else data["id"]
+    """The id a record is counted by (the endpoint table's record_id)."""
+    return data[BY_NAME[endpoint].record_id]
 
 
 @dataclass(frozen=True)

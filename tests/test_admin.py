@@ -175,7 +175,7 @@ def test_unknown_endpoint_suggests_a_close_match(config: Config) -> None:
         plan_reset(config, ResetRequest(endpoint="pull"))
     assert str(info.value) == (
         "unknown endpoint 'pull' — did you mean 'pulls'? (endpoints: pulls, issues, "
-        "issue_comments, review_comments, reviews, commits)"
+        "issue_comments, review_comments, reviews, commits, repo_health, commit_stats)"
     )
 
 

@@ -20,7 +20,7 @@ import msgspec
 import pytest
 
 from gh_year_end.config import Config
-from gh_year_end.endpoints import ENDPOINT_NAMES
+from gh_year_end.endpoints import ENDPOINTS
 from gh_year_end.errors import (
     CheckpointCorrupt,
     CheckpointLocked,
@@ -40,7 +40,7 @@ from gh_year_end.storage.checkpoint import (
 )
 from gh_year_end.storage.lock import holder_state
 
-ALL_ENDPOINTS = list(ENDPOINT_NAMES)
+ALL_ENDPOINTS = [e.name for e in ENDPOINTS if not e.opt_in]  # what a default config plans
 REPOS = [{"full_name": f"acme/repo{i}", "id": i} for i in range(1, 4)]
 
 

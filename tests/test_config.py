@@ -164,7 +164,12 @@ def test_full_gh_year_end_config_loads(tmp_path: Path) -> None:
     )
     assert config.github.target.name == "example-org"
     assert config.rate_limit.max_concurrency == 4
-    assert config.enabled_switches == ("pulls", "issues", "comments", "reviews", "commits")
+    # hygiene → repository health; commits.include_files → commit sizes.
+    assert config.enabled_switches == (
+        "pulls", "issues", "comments", "reviews", "commits", "hygiene", "commit_stats",
+    )  # fmt: skip
+    assert config.collection.hygiene.paths == ("SECURITY.md", "README.md")
+    assert config.collection.hygiene.workflow_prefixes == (".github/workflows/",)
     # Every key ghye does not use is named — once, a section as section.* — and nothing else.
     assert config.ignored == (
         "rate_limit.strategy",
@@ -175,9 +180,9 @@ def test_full_gh_year_end_config_loads(tmp_path: Path) -> None:
         "rate_limit.secondary.*",
         "identity.*",
         "thresholds.*",
-        "collection.enable.hygiene",
-        "collection.commits.*",
-        "collection.hygiene.*",
+        "collection.commits.classify_files",
+        "collection.hygiene.branch_protection.*",
+        "collection.hygiene.security_features.*",
         "storage.curated_format",
         "storage.dataset_version",
         "report.*",
@@ -206,10 +211,40 @@ def test_gh_year_end_discovery_filters_are_accepted_and_named_not_refused(tmp_pa
 
 
 def test_keys_that_ask_for_nothing_ghye_does_not_do_are_not_named(tmp_path: Path) -> None:
-    text = MINIMAL + "storage: {raw_format: jsonl}\ncollection: {enable: {hygiene: false}}\n"
+    text = (
+        MINIMAL + "storage: {raw_format: jsonl}\ncollection: {commits: {classify_files: false}}\n"
+    )
     assert parse(text, tmp_path).ignored == ()
-    text = MINIMAL + "storage: {raw_format: csv}\ncollection: {enable: {hygiene: true}}\n"
-    assert parse(text, tmp_path).ignored == ("storage.raw_format", "collection.enable.hygiene")
+    text = MINIMAL + "storage: {raw_format: csv}\ncollection: {commits: {classify_files: true}}\n"
+    assert parse(text, tmp_path).ignored == (
+        "storage.raw_format",
+        "collection.commits.classify_files",
+    )
+
+
+def test_repository_health_and_commit_sizes_are_off_unless_asked_and_stay_out_of_the_digest(
+    tmp_path: Path,
+) -> None:
+    plain = parse(MINIMAL, tmp_path)
+    assert "hygiene" not in plain.enabled_switches
+    assert "commit_stats" not in plain.enabled_switches
+    # A dataset made before these endpoints existed keeps its digest.
+    assert not any("hygiene" in k or "commit_stats" in k for k in plain.dataset_keys())
+    asked = parse(
+        MINIMAL + "collection:\n  enable: {hygiene: true}\n  commits: {include_files: true}\n",
+        tmp_path,
+    )
+    assert asked.enabled_switches[-2:] == ("hygiene", "commit_stats")
+    assert asked.dataset_keys()["collection.hygiene.paths"] == [
+        "README", "LICENSE", "SECURITY.md", "CONTRIBUTING.md", "CODE_OF_CONDUCT.md", "CODEOWNERS",
+    ]  # fmt: skip
+    assert asked.digest != plain.digest
+
+
+def test_a_hygiene_path_outside_the_repository_is_refused(tmp_path: Path) -> None:
+    text = MINIMAL + "collection: {hygiene: {paths: [../secrets]}}\n"
+    with pytest.raises(ConfigInvalid, match="is not a path inside a repository"):
+        parse(text, tmp_path)
 
 
 def test_the_docs_name_every_gh_year_end_key_ghye_accepts() -> None:

@@ -17,7 +17,7 @@ ENV = {TOKEN_ENV: TEST_TOKEN}
 def _gh_year_end_config(folder: Path, api_url: str) -> Path:
     doc = orjson.loads(config_text(api_url, folder / "data"))
     doc["report"] = {"title": "Year in Review"}
-    doc["collection"]["commits"] = {"include_files": True}
+    doc["collection"]["commits"] = {"classify_files": True}
     doc["github"]["discovery"]["activity_filter"] = {"enabled": True}
     path = folder / "config.yaml"
     path.write_bytes(orjson.dumps(doc))
@@ -35,6 +35,6 @@ def test_ignored_gh_year_end_keys_are_named_once_on_stderr_and_the_run_goes_on(
     named = [line for line in ran.stderr.splitlines() if "not used by ghye" in line]
     assert named == [
         "WARNING gh_year_end.config: not used by ghye (gh-year-end keys, accepted): "
-        "github.discovery.activity_filter.*, collection.commits.*, report.* "
+        "github.discovery.activity_filter.*, collection.commits.classify_files, report.* "
         "(docs/config.md lists each gh-year-end key and what ghye does with it)"
     ]

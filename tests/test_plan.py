@@ -28,6 +28,7 @@ from gh_year_end.collect.estimate import (
     Listing,
     budget_wait,
     make_estimate,
+    resource_of,
     walk_pages,
 )
 from gh_year_end.collect.estimate_file import read_estimate, write_estimate
@@ -174,6 +175,8 @@ def test_every_endpoint_of_the_table_is_estimated_from_its_transport() -> None:
     for ep in ENDPOINTS:
         if ep.transport is Transport.PER_PARENT:
             assert ep.depends_on in KEPT, ep.name
+        elif ep.transport is Transport.GRAPHQL_BATCH:
+            assert resource_of(ep, "rest") == "graphql", ep.name
         elif ep.transport is not Transport.KEYSET:
             assert ep.name in LISTINGS, ep.name
 

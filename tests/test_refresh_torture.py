@@ -43,6 +43,7 @@ from harness import (
     TEST_TOKEN,
     checkpoint_problems,
     manifest_problems,
+    record_id,
     run_ghye,
     start_ghye,
     target_dir,
@@ -61,6 +62,8 @@ SETTINGS: Final = FakeSettings(
     token=TEST_TOKEN,
 )
 CHANGES: Final[dict[str, Any]] = {"seed": 11, "edits": 3, "adds": 3, "deletes": 1, "new_repos": 1}
+EVERY: Final = {"hygiene": True, "commit_stats": True}
+"""Every endpoint on: repository health and commit sizes (read through GraphQL) too."""
 MAX_KILLS: Final = 4
 PARALLEL: Final = 2
 RUN_TIMEOUT: Final = 60.0
@@ -97,7 +100,7 @@ def _records(target: Path) -> Records:
     for path in sorted(target.glob("*/*.jsonl")):
         for line in path.read_bytes().splitlines():
             data = orjson.loads(line)["data"]
-            key = (path.parent.name, path.name, str(data.get("sha") or data["id"]))
+            key = (path.parent.name, path.name, str(record_id(path.parent.name, data)))
             if key in found:
                 raise AssertionError(f"{key} twice")
             found[key] = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
@@ -113,13 +116,13 @@ def fake() -> Iterator[FakeGitHub]:
 @pytest.fixture(scope="module")
 def reference(fake: FakeGitHub, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     template = tmp_path_factory.mktemp("template")
-    config = write_config(template, fake.base_url, year=YEAR)
+    config = write_config(template, fake.base_url, year=YEAR, enable=EVERY)
     done = run_ghye(["collect", "--config", str(config)], timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stderr
     fake.mutate(**CHANGES)
     copy = tmp_path_factory.mktemp("reference") / "work"
     shutil.copytree(template, copy)
-    config = write_config(copy, fake.base_url, year=YEAR)
+    config = write_config(copy, fake.base_url, year=YEAR, enable=EVERY)
     began = time.monotonic()
     done = run_ghye(["collect", "--refresh", "--config", str(config)], timeout=RUN_TIMEOUT)
     seconds = time.monotonic() - began
@@ -134,7 +137,7 @@ def _one_round(number: int, seed: str, folder: Path, fake: FakeGitHub, ref: Refe
     rng = random.Random(seed)
     record = Round(number, seed)
     shutil.copytree(ref.template, folder)
-    config = write_config(folder, fake.base_url, year=YEAR)
+    config = write_config(folder, fake.base_url, year=YEAR, enable=EVERY)
     target = target_dir(folder / "data", year=YEAR)
     cap = rng.randint(1, MAX_KILLS)
     args = ["collect", "--refresh"]

@@ -58,6 +58,8 @@ SETTINGS: Final = FakeSettings(
     latency=0.002,
     token=TEST_TOKEN,
 )
+EVERY: Final = {"hygiene": True, "commit_stats": True}
+"""Every endpoint on: repository health and commit sizes (read through GraphQL) too."""
 MAX_KILLS: Final = 6  # a round's cap is drawn from 1..MAX_KILLS; then a run may finish
 MAX_RESTARTS: Final = 3  # a round whose first run outran its kill starts again (see below)
 PARALLEL: Final = 2  # rounds run two at a time: most of a run is waiting, not computing
@@ -105,10 +107,10 @@ def fake() -> Iterator[FakeGitHub]:
 def reference(fake: FakeGitHub, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     """One uninterrupted collect: it must itself be exact; it sizes the kill moments."""
     folder = tmp_path_factory.mktemp("reference")
-    config = write_config(folder, fake.base_url)
+    config = write_config(folder, fake.base_url, enable=EVERY)
     done = run_ghye(["collect", "--config", str(config)], timeout=RUN_TIMEOUT)
     assert done.returncode == 0, done.stderr
-    expected = fake.expected(SINCE, UNTIL)
+    expected = fake.expected(SINCE, UNTIL, extra=("repo_health", "commit_stats"))
     target = target_dir(folder / "data")
     assert compare_with_expected(read_dataset(target), expected) == []
     records = sum(len(ids) for unit in expected["units"].values() for ids in unit.values())
@@ -199,7 +201,7 @@ def _moment_hit(target: Path, total_records: int) -> str:
 def _one_round(number: int, seed: str, folder: Path, fake: FakeGitHub, ref: Reference) -> Round:
     rng = random.Random(seed)
     record = Round(number, seed)
-    config = write_config(folder, fake.base_url)
+    config = write_config(folder, fake.base_url, enable=EVERY)
     target = target_dir(folder / "data")
     lock = target / "checkpoint.json.lock"
     cap = rng.randint(1, MAX_KILLS)

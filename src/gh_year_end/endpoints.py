@@ -90,6 +90,14 @@ def _review(record: Record, window: Window) -> bool:
     return window.holds(parse_time(record.get("submitted_at")))
 
 
+def _always(_record: Record, _window: Window) -> bool:
+    return True
+
+
+def _committed(record: Record, window: Window) -> bool:
+    return window.holds(parse_time(record.get("committed_date")))
+
+
 def _past_window_by_update(records: list[dict[str, Any]], window: Window) -> bool:
     """Sorted by updated desc: once a page ends before since, later pages hold nothing for us.
 
@@ -111,6 +119,9 @@ class Transport(StrEnum):
     """Sorted by update time descending: a last pass from the front catches what moved."""
     PER_PARENT = "per-parent"
     """One list per record of the parent endpoint (reviews: per collected pull request)."""
+    GRAPHQL_BATCH = "graphql-batch"
+    """Through GraphQL only, 25 repositories a query (collect/batch.py): repository health, and
+    the sizes of the window's commits."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,9 @@ class Endpoint:
     stop_early: Callable[[list[dict[str, Any]], Window], bool] | None = None
     depends_on: str | None = None
     empty_on_409: bool = False
+    opt_in: bool = False
+    """Off unless the config turns it on; in the dataset digest only when on (a dataset made
+    before the endpoint existed keeps its digest)."""
 
     def __post_init__(self) -> None:
         if self.stop_early is not None and self.transport is not Transport.CATCH_UP:
@@ -222,6 +236,26 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         record_id="sha",
         empty_on_409=True,
     ),
+    Endpoint(
+        name="repo_health",
+        switch="hygiene",
+        transport=Transport.GRAPHQL_BATCH,
+        path="",
+        params=lambda _w: {},
+        keep=_always,
+        record_id="full_name",
+        opt_in=True,
+    ),
+    Endpoint(
+        name="commit_stats",
+        switch="commit_stats",
+        transport=Transport.GRAPHQL_BATCH,
+        path="",
+        params=lambda w: {"since": w.since_param, "until": w.until_param},
+        keep=_committed,
+        record_id="sha",
+        opt_in=True,
+    ),
 )
 
 BY_NAME: Final[dict[str, Endpoint]] = {e.name: e for e in ENDPOINTS}
@@ -229,6 +263,8 @@ ENDPOINT_NAMES: Final[tuple[str, ...]] = tuple(e.name for e in ENDPOINTS)
 """Every endpoint, in plan order — and every data folder."""
 SWITCHES: Final[tuple[str, ...]] = tuple(dict.fromkeys(e.switch for e in ENDPOINTS))
 """The ``collection.enable`` keys, in table order."""
+OPT_IN_SWITCHES: Final[frozenset[str]] = frozenset(e.switch for e in ENDPOINTS if e.opt_in)
+"""The switches that are off unless the config turns them on."""
 
 
 def for_switches(switches: Iterable[str]) -> tuple[Endpoint, ...]:

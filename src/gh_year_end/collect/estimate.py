@@ -124,9 +124,9 @@ def unit_cost(
 ) -> UnitCost:
     """What ``ep``'s unit of a repository costs, from its counts (``found``: an Unseen or None
     when it has none — then every figure is a floor)."""
-    resource = (
-        GRAPHQL if ep.transport is Transport.PER_PARENT and reviews_via == "graphql" else CORE
-    )
+    resource = resource_of(ep, reviews_via)
+    if ep.transport is Transport.GRAPHQL_BATCH:
+        return _batch_cost(ep, found)
     if not isinstance(found, RepoCounts):
         # Unseen: nothing counted. A dependant is skipped when its parent fails (no request);
         # a gone repository answers its first unit and is not asked again.
@@ -187,8 +187,26 @@ def unit_left(unit: UnitCost, pages_committed: int, *, more: bool = False) -> Un
 
 
 def resource_of(ep: Endpoint, reviews_via: str) -> str:
-    """The budget a unit of ``ep`` spends: a per-parent list through GraphQL spends graphql's."""
+    """The budget a unit of ``ep`` spends: a per-parent list through GraphQL spends graphql's,
+    and so do the endpoints read only through GraphQL."""
+    if ep.transport is Transport.GRAPHQL_BATCH:
+        return GRAPHQL
     return GRAPHQL if ep.transport is Transport.PER_PARENT and reviews_via == "graphql" else CORE
+
+
+def _batch_cost(ep: Endpoint, found: RepoCounts | Unseen | None) -> UnitCost:
+    """A unit read 25 repositories a query (collect/batch.py): repository health one answer,
+    commit sizes one history page of 100 commits per answer. Its share of the queries is
+    counted in the batched parents (a hundred to a query), each answer weighing four: a
+    floor (queries of health, of sizes and of reviews are not shared)."""
+    answers = 1
+    if ep.name == "commit_stats" and isinstance(found, RepoCounts):
+        answers = max(1, math.ceil(found.commits_in_window / PAGE))
+    return UnitCost(ep.name, GRAPHQL, answers, exact=False, parents=answers * _BATCH_WEIGHT)
+
+
+#: A hundred parents go to one GraphQL query; 25 repositories' answers do.
+_BATCH_WEIGHT: Final = MAX_BATCH // 25
 
 
 @dataclass(frozen=True)

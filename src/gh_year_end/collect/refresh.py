@@ -23,10 +23,12 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
+from gh_year_end.collect.batch import BatchRunner
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.events import RefreshTally
 from gh_year_end.collect.plan import Unit
 from gh_year_end.collect.refresh_unit import UnitRefreshed, UnitRefresher
+from gh_year_end.endpoints import Transport
 from gh_year_end.errors import (
     DataFileMismatch,
     GitHubError,
@@ -108,8 +110,12 @@ class RefreshRunner:
         concurrency = ctx.config.rate_limit.max_concurrency
         ctx.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="refresh")
         try:
-            parents = [u for u in due if u.endpoint.depends_on is None]
+            batch = [u for u in due if u.endpoint.transport is Transport.GRAPHQL_BATCH]
+            parents = [u for u in due if u.endpoint.depends_on is None and u not in batch]
             await self._each(parents, concurrency)
+            if batch and not ctx.stop.event.is_set():
+                # After the commits: sizes are read again where commits changed.
+                await BatchRunner(ctx).refresh(batch, self.tally.generation)
             if not ctx.stop.event.is_set():
                 children = [
                     u for u in due if u.endpoint.depends_on is not None and self._parent_current(u)

@@ -243,11 +243,12 @@ class UnitRefresher:
         unit: Unit,
         updates: dict[Any, tuple[str, dict[str, Any], str]],
         changed_ids: tuple[Any, ...],
-    ) -> tuple[int, ...] | None:
+    ) -> tuple[int, ...]:
         """Pulls: the numbers of the pull requests the refresh found new or different from the
-        version the file held (their reviews are read again); None: not a parent."""
+        version the file held (their reviews are read again); another unit: () — its file
+        changed in this refresh (commit sizes read again when commits did)."""
         if not dependents(unit.endpoint.name):
-            return None
+            return ()
         numbers = (updates[i][1].get("number") for i in changed_ids if i in updates)
         return tuple(n for n in numbers if isinstance(n, int))
 

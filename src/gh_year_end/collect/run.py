@@ -13,11 +13,12 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
 
+from gh_year_end.collect.batch import BatchRunner
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.counting import estimate_after_discovery
 from gh_year_end.collect.discovery import check_target, first_contact, run_discovery
@@ -42,6 +43,7 @@ from gh_year_end.collect.start import (
     start_over,
 )
 from gh_year_end.config import Config
+from gh_year_end.endpoints import Transport
 from gh_year_end.errors import Interrupted, StorageError
 from gh_year_end.github.auth import check_credentials
 from gh_year_end.github.client import RestClient
@@ -212,8 +214,12 @@ async def _work(
     estimating = asyncio.ensure_future(
         estimate_after_discovery(ctx, client) if selection.todo or not refreshing else _nothing()
     )
+    batch = [p.unit for p in selection.todo if p.unit.endpoint.transport is Transport.GRAPHQL_BATCH]
+    others = tuple(p for p in selection.todo if p.unit not in set(batch))
     try:
-        await Scheduler(ctx).run(selection, units)
+        await Scheduler(ctx).run(replace(selection, todo=others), units)
+        if batch and not ctx.stop.event.is_set():
+            await BatchRunner(ctx).collect(batch)
         if generation is not None and not ctx.stop.event.is_set():
             runner = RefreshRunner(ctx, generation)
             ctx.refresh = runner.tally

@@ -16,7 +16,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from gh_year_end.endpoints import SWITCHES, Endpoint, Window, for_switches
+from gh_year_end.endpoints import OPT_IN_SWITCHES, SWITCHES, Endpoint, Window, for_switches
 
 DEFAULT_API_URL: Final = "https://api.github.com"
 
@@ -113,6 +113,34 @@ class EnableConfig:
     reviews: bool = True
     comments: bool = True
     commits: bool = True
+    hygiene: bool = False
+    """Repository health (the ``repo_health`` endpoint); gh-year-end's name for it."""
+    commit_stats: bool = False
+    """The sizes of the window's commits (also turned on by gh-year-end's
+    ``collection.commits.include_files``)."""
+
+
+#: Where repository health looks for files by default: the root, ``.github/`` and ``docs/``.
+DEFAULT_HEALTH_PATHS: Final = (
+    "README",
+    "LICENSE",
+    "SECURITY.md",
+    "CONTRIBUTING.md",
+    "CODE_OF_CONDUCT.md",
+    "CODEOWNERS",
+)
+DEFAULT_WORKFLOW_PREFIXES: Final = (".github/workflows/",)
+
+
+@dataclass(frozen=True)
+class HygieneConfig:
+    """``collection.hygiene``: what repository health looks for."""
+
+    paths: tuple[str, ...] = DEFAULT_HEALTH_PATHS
+    """A name without a folder is looked for in the root, ``.github/`` and ``docs/``; one with
+    a folder there only. A name without an extension also matches it with any (README.md)."""
+    workflow_prefixes: tuple[str, ...] = DEFAULT_WORKFLOW_PREFIXES
+    """Folders whose YAML files are CI workflows."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +148,7 @@ class CollectionConfig:
     """The `collection:` section."""
 
     enable: EnableConfig = field(default_factory=EnableConfig)
+    hygiene: HygieneConfig = field(default_factory=HygieneConfig)
     reviews_via: ReviewsVia = "graphql"
     """How reviews are read: GitHub's GraphQL API (the reviews of 100 pull requests per query,
     records in REST's shape) or REST (one request per pull request). Not part of the dataset:
@@ -190,7 +219,23 @@ class Config:
             "github.discovery.include_forks": gh.discovery.include_forks,
             "github.discovery.include_archived": gh.discovery.include_archived,
             "github.discovery.visibility": gh.discovery.visibility,
-            **{f"collection.enable.{n}": getattr(self.collection.enable, n) for n in SWITCHES},
+            # An opt-in switch is in the digest only when on: a dataset made before it existed
+            # keeps its digest.
+            **{
+                f"collection.enable.{n}": getattr(self.collection.enable, n)
+                for n in SWITCHES
+                if n not in OPT_IN_SWITCHES or getattr(self.collection.enable, n)
+            },
+            **(
+                {
+                    "collection.hygiene.paths": list(self.collection.hygiene.paths),
+                    "collection.hygiene.workflow_prefixes": list(
+                        self.collection.hygiene.workflow_prefixes
+                    ),
+                }
+                if self.collection.enable.hygiene
+                else {}
+            ),
         }
 
     @property

@@ -14,6 +14,8 @@ import yaml
 
 from gh_year_end.config.model import (
     DEFAULT_API_URL,
+    DEFAULT_HEALTH_PATHS,
+    DEFAULT_WORKFLOW_PREFIXES,
     AppAuthConfig,
     AuthConfig,
     CollectionConfig,
@@ -21,6 +23,7 @@ from gh_year_end.config.model import (
     DiscoveryConfig,
     EnableConfig,
     GitHubConfig,
+    HygieneConfig,
     RateLimitConfig,
     ReviewsVia,
     StorageConfig,
@@ -40,7 +43,7 @@ from gh_year_end.config.reader import (
     YamlLoader,
     kind_of,
 )
-from gh_year_end.endpoints import BY_NAME, ENDPOINTS, SWITCHES
+from gh_year_end.endpoints import BY_NAME, ENDPOINTS, OPT_IN_SWITCHES, SWITCHES
 from gh_year_end.errors import ConfigInvalid
 
 
@@ -118,9 +121,21 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
 
     coll_d = reader.section(data, "collection")
     en_d = reader.section(coll_d, "enable")
+    commits_d = reader.section(coll_d, "commits")
+    # gh-year-end turns commit sizes on with collection.commits.include_files.
+    sizes = reader.boolean(commits_d, "include_files", "collection.commits.include_files", False)
     enable = EnableConfig(
-        **{n: reader.boolean(en_d, n, f"collection.enable.{n}", True) for n in SWITCHES}
+        **{
+            n: reader.boolean(
+                en_d,
+                n,
+                f"collection.enable.{n}",
+                (sizes if n == "commit_stats" else False) if n in OPT_IN_SWITCHES else True,
+            )
+            for n in SWITCHES
+        }
     )
+    hygiene = _hygiene(reader, reader.section(coll_d, "hygiene"))
     for endpoint in ENDPOINTS:
         parent = BY_NAME[endpoint.depends_on] if endpoint.depends_on else None
         if parent and getattr(enable, endpoint.switch) and not getattr(enable, parent.switch):
@@ -147,6 +162,7 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
         rate_limit=rate_limit,
         collection=CollectionConfig(
             enable=enable,
+            hygiene=hygiene,
             reviews_via=_reviews_via(
                 reader.choice(
                     coll_d, "reviews_via", "collection.reviews_via", "graphql", ("graphql", "rest")
@@ -156,6 +172,27 @@ def parse_config(text: str, *, source: str = "<config>", cwd: Path | None = None
         storage=StorageConfig(root=root),
         ignored=tuple(reader.ignored),
     )
+
+
+def _hygiene(reader: Reader, data: Mapping[str, Any]) -> HygieneConfig:
+    """``collection.hygiene.paths`` and ``workflow_prefixes``: lists of relative paths."""
+    found: dict[str, tuple[str, ...]] = {}
+    for key, default in (
+        ("paths", DEFAULT_HEALTH_PATHS),
+        ("workflow_prefixes", DEFAULT_WORKFLOW_PREFIXES),
+    ):
+        path = f"collection.hygiene.{key}"
+        value = data.get(key, list(default))
+        if not isinstance(value, list) or not value:
+            raise reader.fail(path, f"must be a non-empty list of paths, got {kind_of(value)}")
+        items: list[str] = []
+        for item in value:
+            text = item.strip().strip("/") if isinstance(item, str) else ""
+            if not text or ".." in text.split("/") or "\\" in text:
+                raise reader.fail(path, f"{item!r} is not a path inside a repository")
+            items.append(text + ("/" if key == "workflow_prefixes" else ""))
+        found[key] = tuple(items)
+    return HygieneConfig(paths=found["paths"], workflow_prefixes=found["workflow_prefixes"])
 
 
 _APP_KEYS: Final = ("app_id", "private_key_file", "private_key_env", "installation_id")

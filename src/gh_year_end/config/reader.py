@@ -60,10 +60,23 @@ SCHEMA: Final[dict[str, Any]] = {
         "secondary": IGNORED,
     },
     "collection": {
-        "enable": {**dict.fromkeys(SWITCHES), "hygiene": IGNORED},
+        "enable": dict.fromkeys(SWITCHES),
         "reviews_via": None,
-        "commits": IGNORED,
-        "hygiene": IGNORED,
+        "commits": {
+            "include_files": None,
+            # gh-year-end's other commit knobs: accepted, named as not used.
+            "classify_files": IGNORED,
+            "max_per_repo": IGNORED,
+            "max_pages": IGNORED,
+            "since_days": IGNORED,
+        },
+        "hygiene": {
+            "paths": None,
+            "workflow_prefixes": None,
+            # ghye reads both best-effort, each "not visible to this credential" when so.
+            "branch_protection": IGNORED,
+            "security_features": IGNORED,
+        },
     },
     "storage": {
         "root": None,
@@ -111,10 +124,10 @@ YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 # gh-year-end keys whose value asks for nothing ghye does not do: JSONL is what ghye writes,
-# and a switch that is off collects nothing in either tool.
+# and files left unclassified is what ghye gives.
 _HONOURED: Final[dict[str, object]] = {
     "storage.raw_format": "jsonl",
-    "collection.enable.hygiene": False,
+    "collection.commits.classify_files": False,
 }
 
 

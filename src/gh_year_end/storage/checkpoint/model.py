@@ -42,6 +42,8 @@ class Cursor(msgspec.Struct, omit_defaults=True):
     pr_index: int | None = None
     """Per-parent pagers (reviews): the index, in the committed pulls file, of the next parent
     (through GraphQL: the next one never asked for)."""
+    history_after: str | None = None
+    """Commit sizes (GraphQL history): the cursor to continue after."""
     continuing: tuple[tuple[int, str], ...] = ()
     """Reviews through GraphQL: the pull requests whose reviews continue past those committed,
     as (number, the GraphQL cursor to continue after)."""

@@ -31,7 +31,13 @@ for each connection / 100, rounded, at least 1) taken from a "graphql" window of
 (``graphql_rate_limit`` points per ``rate_window``, ``x-ratelimit-resource: graphql``);
 ``rateLimit`` and ``dryRun``; ``search(type: ISSUE) { issueCount }`` for ``repo:``, ``is:pr`` /
 ``is:issue``, ``created:`` / ``updated:`` comparisons, counted by :meth:`FakeData.expected`'s
-window rule; ``history(since, until) { totalCount }`` of the default branch; a 502 past
+window rule; the default branch's ``history(since, until, first, after)`` — ``totalCount`` and
+the commits REST's /commits lists for the window, newest first, with ``committedDate``,
+``additions``, ``deletions``, ``changedFilesIfAvailable``; a repository's health (licence, code
+of conduct, security policy, topics, languages, rulesets, ``object(expression: "HEAD:path")``
+trees, and — with admin rights, ``admin_repos`` — the branch protection rule and
+``hasVulnerabilityAlertsEnabled``, refused FORBIDDEN without them; :mod:`.graphql_health`,
+:mod:`.health`); a 502 past
 ``graphql_heavy_nodes`` (GitHub's timeout); the secondary limit and every fault kind as for REST.
 It does not model mutations, subscriptions, ``node``/``viewer``, anything outside its schema
 (refused at validation), search results (counts only), or GitHub's exact wording of parse and
@@ -56,6 +62,11 @@ and a GET whose ``If-None-Match`` matches it is answered 304, spending no "core"
 (``POST /_fake/mutate``) edits, adds and deletes items and adds repos at the clock's now, every
 list, count, GraphQL answer, ETag and ``expected`` following — see :mod:`.mutate`.
 
+Admin rights: the primary token's account administers the repos of ``admin_repos`` (no other
+account any repo): REST repository records carry the caller's ``permissions`` (``admin`` true
+there) and, to an admin, ``security_and_analysis``. ``expected(..., extra=("repo_health",
+"commit_stats"))`` adds what GraphQL alone collects to each unit.
+
 One job per module:
 
 ``settings``  what it serves and how it behaves (each field with its help text)
@@ -69,6 +80,7 @@ One job per module:
 ``api``       routes → answers, GitHub's REST semantics
 ``graphql_api`` POST /graphql → answers, GitHub's GraphQL semantics (schema.graphql, resolvers)
 ``graphql_cost`` a query's points and nodes, by GitHub's documented rules, before it runs
+``graphql_health`` the GraphQL health fields of a repository, admin rights included
 ``search``    issue-search qualifiers → counts
 ``paging``    pages of a listing and their Link headers
 ``etags``     conditional requests: ETags on REST answers, 304s that give their budget back
@@ -78,6 +90,7 @@ One job per module:
 ``data``      the dataset: repos, items built lazily, the expected ids of a window
 ``repos``     one repo as listed, and its items as integer columns with their queries
 ``generate``  a repo's items, generated from the seed
+``health``    a repo's health (branch, licence, trees, protection, …), drawn from the seed
 ``records``   GitHub-shaped JSON records, rendered per page (with ``render``, ``skeletons``)
 """
 

@@ -16,6 +16,10 @@ expire in :mod:`.apps`.
   App routes spend the App's budget, not its installation's.
 * :data:`ANONYMOUS` is a request without any credential (GitHub's per-IP budget: 60 per window).
 
+Admin rights (:func:`has_admin_rights`): the primary account has them on the repos of
+``admin_repos``, no other account has any (GitHub then shows no branch protection rule and
+refuses ``hasVulnerabilityAlertsEnabled``; REST's ``permissions.admin`` is false).
+
 Who sees what (:func:`sees_private`): in org mode every account is a member of the org and sees
 every repo; in user mode another user sees the owner's public repos only (a private one is 404
 to it, its ``/user/repos`` is empty), as on GitHub.
@@ -86,6 +90,13 @@ def sees_private(account: Account | None, mode: str) -> bool:
     return account.primary or account.kind == "installation"
 
 
+def has_admin_rights(account: Account | None) -> bool:
+    """Whether ``account`` is the one ``admin_repos`` gives admin rights to: the primary
+    account (``settings.token``'s). Other users are members (write access) and the App's
+    installation reads; neither administers a repo. ``None`` (a direct call in a test): yes."""
+    return account is None or account.primary
+
+
 def installation_account(installation_id: int) -> Account:
     """The account every installation token of ``installation_id`` spends."""
     return Account(
@@ -149,6 +160,7 @@ __all__ = [
     "Accounts",
     "Credential",
     "app_account",
+    "has_admin_rights",
     "installation_account",
     "sees_private",
 ]

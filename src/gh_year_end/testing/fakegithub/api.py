@@ -13,7 +13,12 @@ from typing import Any, Final, Literal
 from urllib.parse import unquote
 
 from gh_year_end.testing.fakegithub import skeletons
-from gh_year_end.testing.fakegithub.accounts import Account, Accounts, sees_private
+from gh_year_end.testing.fakegithub.accounts import (
+    Account,
+    Accounts,
+    has_admin_rights,
+    sees_private,
+)
 from gh_year_end.testing.fakegithub.data import TOKEN_USER_LOGIN, FakeData, parse_moment
 from gh_year_end.testing.fakegithub.paging import page
 from gh_year_end.testing.fakegithub.records import RecordBuilder, Records
@@ -229,7 +234,12 @@ class Api:
             "full_name": lambda r: r.full_name.lower(),
         }
         rows = sorted(repos, key=keys[sort], reverse=direction == "desc")
-        return self._page(req, rows, self.records.repository_json, path, "repos_list")
+        return self._page(req, rows, self._repository_json(req), path, "repos_list")
+
+    def _repository_json(self, req: Request) -> Callable[[RepoInfo], str]:
+        """A repo's listing record as ``req``'s caller sees it (its rights on the repo)."""
+        privileged = has_admin_rights(req.caller)
+        return lambda info: self.records.repository_json(info, privileged=privileged)
 
     def _org_repos(self, req: Request) -> Response:
         kind = _choice(
@@ -262,7 +272,7 @@ class Api:
             )
         repos = sorted(self.data.repos, key=lambda r: r.full_name.lower())
         listed = self._page(
-            req, repos, self.records.repository_json, "/installation/repositories", "repos_list"
+            req, repos, self._repository_json(req), "/installation/repositories", "repos_list"
         )
         head = f'{{"total_count":{len(repos)},"repository_selection":"all","repositories":'
         listed.body = head.encode() + listed.body + b"}"
@@ -302,7 +312,8 @@ class Api:
                 },
             )
         if not rest:
-            return json_response(200, self.records.repository(info), endpoint="repo")
+            record = self.records.repository(info, privileged=has_admin_rights(req.caller))
+            return json_response(200, record, endpoint="repo")
         if info.status == 403:
             return error_response(403, FORBIDDEN_MESSAGE, endpoint=name)
         d = self.data.repo(info)

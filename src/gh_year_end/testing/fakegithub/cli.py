@@ -30,7 +30,7 @@ _GROUPS: Final = {  # section: (title, description)
     "data": (
         "the data",
         "Every id, timestamp and body follows from these (--seed included). The repo lists\n"
-        "(--forks … --empty) take repo indexes: repo-003 is 3; e.g. 1,7; '' for none.",
+        "(--forks … --admin-repos) take repo indexes: repo-003 is 3; e.g. 1,7; '' for none.",
     ),
     "server": ("the server", None),
     "rate limits": ("rate limits", "Every limit is per account: the tokens of one login share it."),

@@ -18,7 +18,7 @@ import threading
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
-from gh_year_end.testing.fakegithub.data import Visibility, parse_moment
+from gh_year_end.testing.fakegithub.data import EXTRA_ENDPOINTS, Visibility, parse_moment
 from gh_year_end.testing.fakegithub.mutate import query_args
 from gh_year_end.testing.fakegithub.wire import (
     Request,
@@ -99,7 +99,8 @@ def answer(fake: FakeGitHub, req: Request) -> Response:
     """The answer to a ``/_fake/…`` request.
 
     GET /_fake/stats, GET /_fake/log, GET /_fake/totals,
-    GET /_fake/expected?since=&until=&include_forks=0|1&include_archived=0|1&visibility=,
+    GET /_fake/expected?since=&until=&include_forks=0|1&include_archived=0|1&visibility=&
+    extra=repo_health,commit_stats, GET /_fake/totals?extra=…,
     POST /_fake/reset-stats, POST /_fake/inject?kind=&match=&times=,
     POST /_fake/mutate?seed=&edits=&adds=&deletes=&new_repos=&repos=&kinds=a,b&
     bump_pull_on_review=true|false (each optional; see :mod:`.mutate`; 400 naming what is wrong).
@@ -115,7 +116,7 @@ def answer(fake: FakeGitHub, req: Request) -> Response:
         if path == "/_fake/log" and req.method == "GET":
             return json_response(200, fake.log())
         if path == "/_fake/totals" and req.method == "GET":
-            return json_response(200, fake.data.totals())
+            return json_response(200, fake.data.totals(_extra(p)))
         if path == "/_fake/inject" and req.method == "POST":
             fake.inject(
                 p.get("kind", ""), match=p.get("match") or None, times=to_int(p.get("times"), 1)
@@ -144,5 +145,15 @@ def _expected(fake: FakeGitHub, p: dict[str, str]) -> Response:
             include_forks=p.get("include_forks", "0") in ("1", "true"),
             include_archived=p.get("include_archived", "0") in ("1", "true"),
             visibility=visibility,
+            extra=_extra(p),
         ),
     )
+
+
+def _extra(p: dict[str, str]) -> tuple[str, ...]:
+    """The ``extra`` endpoints asked (a comma list); ValueError (400) for one it does not know."""
+    asked = tuple(e.strip() for e in p.get("extra", "").split(",") if e.strip())
+    unknown = sorted(set(asked) - set(EXTRA_ENDPOINTS))
+    if unknown:
+        raise ValueError(f"extra: unknown {unknown}; known: {', '.join(EXTRA_ENDPOINTS)}")
+    return asked

@@ -9,6 +9,10 @@ each one bumps :attr:`FakeData.generation` (caches of row lists key on it), may 
 (:meth:`FakeData.add_repo`) or push one (:meth:`FakeData.push`), and holds :attr:`FakeData.lock`
 while it runs, which :meth:`FakeData.expected` and :meth:`FakeData.totals` take too: they may
 be asked from another thread than the server's, where mutations run.
+
+Each repo's health (default branch, licence, trees, protection, …: :mod:`.health`) is drawn on
+first use from the seed and its index alone, beside its items and without touching their draws;
+admin rights on it are ``admin_repos``'.
 """
 
 from __future__ import annotations
@@ -17,16 +21,22 @@ import dataclasses
 import threading
 import time
 from array import array
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from gh_year_end.endpoints import ENDPOINT_NAMES
 from gh_year_end.testing.fakegithub.generate import DAY, build_repo
+from gh_year_end.testing.fakegithub.health import RepoHealth, build_health, default_branch
 from gh_year_end.testing.fakegithub.repos import REPO_BASE, USER_BASE, RepoData, RepoInfo, Table
 from gh_year_end.testing.fakegithub.settings import MAX_REPOS, DataSpec
 
-ENDPOINTS: Final = ENDPOINT_NAMES
-"""The endpoint names, as in the checkpoint and the data folders."""
+ENDPOINTS: Final = ("pulls", "issues", "issue_comments", "review_comments", "reviews", "commits")
+"""The endpoints of the items (REST lists), as in the checkpoint and the data folders: the keys
+of each repo's ``expected`` units and of ``totals``."""
+EXTRA_ENDPOINTS: Final = ("repo_health", "commit_stats")
+"""What GraphQL alone collects (25 repositories a query), in ``expected`` and ``totals`` when
+asked (``extra``): ``repo_health`` — the repo's full name once, for every repo that answers (an
+empty one too: ``isEmpty``); ``commit_stats`` — the window's commit shas, as ``commits``."""
 
 Visibility = Literal["all", "public", "private"]
 
@@ -95,6 +105,7 @@ class FakeData:
         self.generation = 0  # mutations applied so far
         self.mutated_at = 0  # the moment of the last one (epoch seconds)
         self._built: dict[int, RepoData] = {}
+        self._health: dict[int, RepoHealth] = {}
         status: dict[int, int] = {}
         for codes, code in ((spec.forbidden, 403), (spec.blocked, 451), (spec.not_found, 404)):
             status.update(dict.fromkeys(codes, code))
@@ -121,7 +132,12 @@ class FakeData:
         name = f"repo-{i:03d}"
         repo_id = REPO_BASE + (self.spec.seed % 100) * 10_000 + i
         return RepoInfo(
-            index=i, id=repo_id, name=name, full_name=f"{self.spec.owner}/{name}", **fields
+            index=i,
+            id=repo_id,
+            name=name,
+            full_name=f"{self.spec.owner}/{name}",
+            default_branch=default_branch(self.spec.seed, i),
+            **fields,
         )
 
     def add_repo(self, now: int) -> RepoInfo:
@@ -181,6 +197,17 @@ class FakeData:
                 self._built[info.index] = found
             return found
 
+    def health(self, info: RepoInfo) -> RepoHealth:
+        """The repo's health (:mod:`.health`), drawn on first use."""
+        found = self._health.get(info.index)
+        if found is None:
+            found = self._health.setdefault(info.index, build_health(self.spec.seed, info.index))
+        return found
+
+    def admin(self, info: RepoInfo) -> bool:
+        """Whether the primary account has admin rights on the repo (``admin_repos``)."""
+        return info.index in self.spec.admin_repos
+
     def sha(self, info: RepoInfo, row: int) -> str:
         """The sha of commit ``row`` of ``info``."""
         return self.repo(info).commit_sha(self.spec.seed, row)
@@ -208,8 +235,12 @@ class FakeData:
         include_forks: bool = False,
         include_archived: bool = False,
         visibility: Visibility = "all",
+        extra: Collection[str] = (),
     ) -> dict[str, Any]:
         """What a correct collection of [since, until) holds; see FakeGitHub.expected."""
+        unknown = sorted(set(extra) - set(EXTRA_ENDPOINTS))
+        if unknown:
+            raise ValueError(f"extra: unknown {unknown}; known: {', '.join(EXTRA_ENDPOINTS)}")
         s = _aware(since).timestamp()
         u = _aware(until).timestamp()
         units: dict[str, dict[str, list[Any]]] = {}
@@ -227,6 +258,11 @@ class FakeData:
                 if info.empty:
                     empty.append(info.full_name)
                 units[info.full_name] = self._unit_ids(info, s, u)
+                if "repo_health" in extra:
+                    answers = info.status is None
+                    units[info.full_name]["repo_health"] = [info.full_name] if answers else []
+                if "commit_stats" in extra:
+                    units[info.full_name]["commit_stats"] = list(units[info.full_name]["commits"])
         return {
             "since": iso(s),
             "until": iso(u),
@@ -273,9 +309,10 @@ class FakeData:
             ],
         }
 
-    def totals(self) -> dict[str, int]:
-        """Items per endpoint over every answering repo (what a full, windowless crawl sees)."""
-        out = dict.fromkeys(ENDPOINTS, 0)
+    def totals(self, extra: Collection[str] = ()) -> dict[str, int]:
+        """Items per endpoint over every answering repo (what a full, windowless crawl sees);
+        ``extra`` as for :meth:`expected`."""
+        out = dict.fromkeys((*ENDPOINTS, *(e for e in EXTRA_ENDPOINTS if e in extra)), 0)
         with self.lock:
             for info in self.repos:
                 d = self.repo(info)
@@ -287,6 +324,10 @@ class FakeData:
                 out["review_comments"] += len(d.rc_created) - len(d.gone.get("rc", ()))
                 out["reviews"] += len(d.rv_submitted) - len(d.gone.get("rv", ()))
                 out["commits"] += len(d.cm_date)
+                if "repo_health" in extra:
+                    out["repo_health"] += info.status is None
+        if "commit_stats" in extra:
+            out["commit_stats"] = out["commits"]
         return out
 
 

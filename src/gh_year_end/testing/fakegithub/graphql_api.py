@@ -34,8 +34,19 @@ What it models, as GitHub does:
   ``nodes`` or ``edges`` selected → ``MISSING_PAGINATION_BOUNDARIES`` ("You must provide a
   `first` or `last` value to properly paginate the `reviews` connection."); both are field
   errors with a path, the connection null. ``totalCount`` alone needs no bound.
-* ``defaultBranchRef { target { ... on Commit { history(since, until) { totalCount } } } }`` —
-  the commits with committer date in [since, until) (null ref for an empty repo).
+* ``defaultBranchRef { name target { ... on Commit { history(since, until, first, after) {
+  totalCount pageInfo nodes { oid committedDate additions deletions changedFilesIfAvailable }
+  } } } }`` — the commits with committer date in [since, until), newest first: REST's /commits
+  of the window, sha for sha (``oid`` = sha, ``committedDate`` = commit.committer.date), paged
+  by cursors that name a commit (a page after one stays right when commits arrive); sizes from
+  the seed (:meth:`.repos.RepoData.commit_size`). Null ref for an empty repo; the ref's
+  ``name`` is the repo's default branch ("main", "master" for some).
+* A repository's health — ``isEmpty``, ``licenseInfo``, ``codeOfConduct``,
+  ``isSecurityPolicyEnabled``, ``securityPolicyUrl``, ``repositoryTopics``, ``languages``,
+  ``rulesets``, ``object(expression:)`` trees and blobs, and the admin-only
+  ``Ref.branchProtectionRule`` (null without admin rights) and
+  ``hasVulnerabilityAlertsEnabled`` (FORBIDDEN "Must have admin rights to Repository." without
+  them) — see :mod:`.graphql_health`.
 * ``search(query, type: ISSUE) { issueCount }`` — see :mod:`.search` for the qualifiers;
   anything else is an error, never a count.
 * ``rateLimit { cost limit nodeCount remaining resetAt used }`` of the "graphql" window, after
@@ -43,7 +54,8 @@ What it models, as GitHub does:
 
 What it does not model: mutations and subscriptions; ``node``/``nodes``, ``viewer`` and every
 type and field not in the fake's schema (a query using them fails validation); commit history
-from any commit but the default branch's head (an error); review comments, reactions, edits;
+from any commit but the default branch's (an error); ``history(author:, path:)``; a null
+``changedFilesIfAvailable`` (GitHub's when it cannot count); review comments, reactions, edits;
 search results (``nodes``/``edges``) and every search type but ISSUE; GitHub's own wording of
 parse and validation errors (graphql-core's messages, in GitHub's ``message``/``locations``
 shape); persisted queries and GET requests (404).
@@ -80,7 +92,12 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
-from gh_year_end.testing.fakegithub.accounts import ANONYMOUS, Account, sees_private
+from gh_year_end.testing.fakegithub.accounts import (
+    ANONYMOUS,
+    Account,
+    has_admin_rights,
+    sees_private,
+)
 from gh_year_end.testing.fakegithub.data import FakeData
 from gh_year_end.testing.fakegithub.graphql_answers import (
     ENDPOINT,
@@ -90,6 +107,7 @@ from gh_year_end.testing.fakegithub.graphql_answers import (
     github_error,
 )
 from gh_year_end.testing.fakegithub.graphql_cost import MAX_NODES, query_cost
+from gh_year_end.testing.fakegithub.graphql_health import HEALTH_RESOLVERS
 from gh_year_end.testing.fakegithub.graphql_nodes import build_actors
 from gh_year_end.testing.fakegithub.graphql_resolvers import RESOLVERS, Context, typename
 from gh_year_end.testing.fakegithub.limits import Limits
@@ -113,7 +131,7 @@ def fake_schema() -> GraphQLSchema:
     """The fake's schema (``schema.graphql``, package data) with its resolvers attached."""
     text = resources.files(_PACKAGE).joinpath("schema.graphql").read_text(encoding="utf-8")
     schema = build_schema(text)
-    for (type_name, field_name), resolve in RESOLVERS.items():
+    for (type_name, field_name), resolve in {**RESOLVERS, **HEALTH_RESOLVERS}.items():
         owner = schema.get_type(type_name)
         fields: dict[str, GraphQLField] = getattr(owner, "fields", {})
         fields[field_name].resolve = resolve
@@ -250,6 +268,7 @@ class GraphQLApi:
             raw_ints=self.raw_ints,
             dry_run=dry,
             private_ok=sees_private(caller, self.data.spec.mode),
+            admin_ok=has_admin_rights(caller),
         )
         result = execute_sync(
             schema, document, context_value=ctx, variable_values=variables, operation_name=name

@@ -1,5 +1,7 @@
 """GitHub's connection rules, for the fake's GraphQL resolvers: page bounds (``first``/``last``)
-checked as GitHub checks them, and opaque cursors (base64 of ``cursor:v2:<id>``).
+checked as GitHub checks them, opaque cursors (base64 of ``cursor:v2:<id>``), the page of a list
+whose cursors name positions (:func:`positions`) and a connection's answer (:func:`connection`:
+nodes, edges, pageInfo, totalCount).
 """
 
 from __future__ import annotations
@@ -79,3 +81,36 @@ def cursor_id(value: str) -> int:
     if text.startswith(_CURSOR_PREFIX) and text[len(_CURSOR_PREFIX) :].isdigit():
         return int(text[len(_CURSOR_PREFIX) :])
     raise FieldError(f"`{value}` does not appear to be a valid cursor.", "INVALID_CURSOR_ARGUMENTS")
+
+
+def positions(count: int, args: dict[str, Any]) -> tuple[int, int]:
+    """[start, end) of the page ``args`` ask (``after``/``before``/``first``/``last``) of a
+    list of ``count`` whose cursors name positions (:func:`cursor` of the index)."""
+    start, end = 0, count
+    if args.get("after") is not None:
+        start = min(count, cursor_id(args["after"]) + 1)
+    if args.get("before") is not None:
+        end = max(start, min(end, cursor_id(args["before"])))
+    if args.get("first") is not None:
+        end = min(end, start + args["first"])
+    if args.get("last") is not None:
+        start = max(start, end - args["last"])
+    return start, end
+
+
+def connection(
+    nodes: list[Any], cursors: list[str], total: int, *, more: bool, earlier: bool
+) -> dict[str, Any]:
+    """A connection's answer: ``nodes``, ``edges`` (cursor and node), ``pageInfo`` (``more``:
+    a next page, ``earlier``: a previous one) and ``totalCount``."""
+    return {
+        "totalCount": total,
+        "nodes": nodes,
+        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
+        "pageInfo": {
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+            "hasNextPage": more,
+            "hasPreviousPage": earlier,
+        },
+    }

@@ -1,9 +1,12 @@
 """The fake's GraphQL resolvers: each field the fake answers (``repository``, ``pullRequest``,
-``reviews``, ``defaultBranchRef``, ``history``, ``search``, ``rateLimit``, …) resolved over the
-fake's data, with GitHub's field errors (see :mod:`.graphql_api` for what each models).
+``reviews``, ``defaultBranchRef``, ``history`` and its commits' sizes, ``search``,
+``rateLimit``, …) resolved over the fake's data, with GitHub's field errors (see
+:mod:`.graphql_api` for what each models); a repository's health fields are
+:mod:`.graphql_health`'s.
 
 :data:`RESOLVERS` maps (type, field) to its resolver; :func:`.graphql_api.fake_schema` attaches
-them. A resolver reads the query's :class:`Context`.
+them (and :data:`.graphql_health.HEALTH_RESOLVERS`). A resolver reads the query's
+:class:`Context`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from gh_year_end.testing.fakegithub.graphql_nodes import (
     repo_object,
     review_object,
 )
-from gh_year_end.testing.fakegithub.graphql_paging import check_page, cursor, cursor_id
+from gh_year_end.testing.fakegithub.graphql_paging import (
+    check_page,
+    connection,
+    cursor,
+    cursor_id,
+    selects,
+)
 from gh_year_end.testing.fakegithub.records import REVIEW_STATES, Records
 from gh_year_end.testing.fakegithub.repos import RepoInfo
 from gh_year_end.testing.fakegithub.search import SearchError, issue_count, parse_issue_search
@@ -54,6 +63,7 @@ class Context:
     raw_ints: bool
     dry_run: bool
     private_ok: bool = True  # the caller sees the owner's private repos (accounts.sees_private)
+    admin_ok: bool = True  # the caller has admin_repos' rights (accounts.has_admin_rights)
     patches: list[tuple[list[str | int], int]] = field(default_factory=list)
     blanks: list[str] = field(default_factory=list)
 
@@ -69,7 +79,9 @@ def _ctx(info: Info) -> Context:
     return info.context
 
 
-def _forbid(repo: RepoInfo) -> None:
+def forbid(repo: RepoInfo) -> None:
+    """GitHub's FORBIDDEN field error for a repo whose contents the caller may not read (a
+    "forbidden" repo of the settings: 403 on every REST list)."""
     if repo.status == 403:
         raise FieldError(FORBIDDEN_MESSAGE, "FORBIDDEN", {"saml_failure": False})
 
@@ -89,7 +101,7 @@ def _repository(_root: object, info: Info, **args: Any) -> dict[str, Any] | None
 
 def _pull_request(source: dict[str, Any], info: Info, **args: Any) -> Any:
     ctx, repo = _ctx(info), source["_repo"]
-    _forbid(repo)
+    forbid(repo)
     number = args["number"]
     d = ctx.data.repo(repo)
     row = d.pull_row(number)
@@ -102,26 +114,69 @@ def _pull_request(source: dict[str, Any], info: Info, **args: Any) -> Any:
 
 def _default_branch(source: dict[str, Any], info: Info) -> Any:
     ctx, repo = _ctx(info), source["_repo"]
-    _forbid(repo)
+    forbid(repo)
     d = ctx.data.repo(repo)
     if repo.empty or not len(d.cm_date):
         return None
     head = len(d.cm_date) - 1
-    return {"name": "main", "target": commit_object(ctx.data.sha(repo, head), repo, d, head)}
+    return {
+        "name": repo.default_branch,
+        "target": commit_object(ctx.data.sha(repo, head), repo, d, head),
+        "_repo": repo,
+    }
 
 
 def _history(source: dict[str, Any], info: Info, **args: Any) -> Any:
+    """The default branch's commits from this one back, newest first (as REST's /commits), in
+    [since, until) of their committer dates; cursors name a commit's row (stable: rows are only
+    appended), so a page after a cursor stays right when new commits arrive."""
     check_page(info, args)
     row = source["_row"]
     if row is None:
         raise FieldError(
             "the fake GitHub counts history from the default branch's head commit only"
         )
-    dates = source["_data"].cm_date  # committer dates, ascending
+    ctx, repo, d = _ctx(info), source["_repo"], source["_data"]
+    dates = d.cm_date  # committer dates, ascending
     since, until = _moment(args.get("since"), "since"), _moment(args.get("until"), "until")
-    start = 0 if since is None else bisect_left(dates, since, 0, row + 1)
-    end = row + 1 if until is None else bisect_left(dates, until, 0, row + 1)
-    return {"totalCount": max(0, end - start)}
+    lo = 0 if since is None else bisect_left(dates, since, 0, row + 1)
+    hi = row + 1 if until is None else bisect_left(dates, until, 0, row + 1)
+    hi = max(lo, hi)  # the window: rows [lo, hi), listed from hi - 1 down
+    top, bottom = hi, lo
+    if args.get("after") is not None:
+        top = max(lo, min(hi, cursor_id(args["after"])))
+    if args.get("before") is not None:
+        bottom = min(top, max(lo, cursor_id(args["before"]) + 1))
+    start, end = bottom, top  # the page's rows, [start, end)
+    if args.get("first") is not None:
+        start = max(start, end - args["first"])
+    if args.get("last") is not None:
+        end = min(end, start + args["last"])
+    if not selects(info, {"nodes", "edges", "pageInfo"}):
+        return {"totalCount": hi - lo}
+    rows = range(end - 1, start - 1, -1)
+    seed = ctx.data.spec.seed
+    nodes = [commit_object(d.commit_sha(seed, r), repo, d, r) for r in rows]
+    return connection(nodes, [cursor(r) for r in rows], hi - lo, more=start > lo, earlier=end < hi)
+
+
+def _commit_row(source: dict[str, Any]) -> int:
+    row = source["_row"]
+    if row is None:
+        raise FieldError("the fake GitHub knows the details of default-branch commits only")
+    return int(row)
+
+
+def _committed_date(source: dict[str, Any], _info: Info) -> str:
+    return iso(source["_data"].cm_date[_commit_row(source)])
+
+
+def _commit_size(index: int) -> Callable[..., int]:
+    def resolve(source: dict[str, Any], info: Info) -> int:
+        size = source["_data"].commit_size(_ctx(info).data.spec.seed, _commit_row(source))
+        return int(size[index])
+
+    return resolve
 
 
 def _reviews(source: dict[str, Any], info: Info, **args: Any) -> Any:
@@ -143,17 +198,7 @@ def _reviews(source: dict[str, Any], info: Info, **args: Any) -> Any:
         start = max(start, end - args["last"])
     nodes = [review_object(ctx.records, ctx.actors, repo, d, rows[i]) for i in range(start, end)]
     cursors = [cursor(ids[i]) for i in range(start, end)]
-    return {
-        "totalCount": len(rows),
-        "nodes": nodes,
-        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
-        "pageInfo": {
-            "startCursor": cursors[0] if cursors else None,
-            "endCursor": cursors[-1] if cursors else None,
-            "hasNextPage": end < len(rows),
-            "hasPreviousPage": start > 0,
-        },
-    }
+    return connection(nodes, cursors, len(rows), more=end < len(rows), earlier=start > 0)
 
 
 def _database_id(source: dict[str, Any], info: Info) -> int:
@@ -225,6 +270,10 @@ RESOLVERS: Final[dict[tuple[str, str], Callable[..., Any]]] = {
     ("Repository", "pullRequest"): _pull_request,
     ("Repository", "defaultBranchRef"): _default_branch,
     ("Commit", "history"): _history,
+    ("Commit", "committedDate"): _committed_date,
+    ("Commit", "additions"): _commit_size(0),
+    ("Commit", "deletions"): _commit_size(1),
+    ("Commit", "changedFilesIfAvailable"): _commit_size(2),
     ("PullRequest", "reviews"): _reviews,
     ("PullRequestReview", "databaseId"): _database_id,
     **{

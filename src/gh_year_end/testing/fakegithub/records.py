@@ -64,7 +64,7 @@ class Records:
         self._labels_json = [orjson.dumps(self.labels(k)).decode() for k in range(12)]
         self._templates: dict[tuple[str, int], Template] = {}
         self._prefixes: dict[int, tuple[str, str]] = {}
-        self._repos_json: dict[tuple[int, int], str] = {}
+        self._repos_json: dict[tuple[int, int, bool], str] = {}
 
     # --- shared sub-objects --------------------------------------------------------------
 
@@ -119,16 +119,23 @@ class Records:
 
     # --- repositories -----------------------------------------------------------------------
 
-    def repository(self, info: RepoInfo) -> dict[str, Any]:
-        """A repo as the listings show it."""
-        return skeletons.repository(self.api, info, self.stub(info), self._owner)
+    def repository(self, info: RepoInfo, *, privileged: bool = False) -> dict[str, Any]:
+        """A repo as the listings show it; ``privileged``: to the account ``admin_repos``
+        gives admin rights (:func:`.accounts.has_admin_rights`) — admin on those repos (its
+        ``permissions``, and ``security_and_analysis``), on no other."""
+        admin = privileged and self.data.admin(info)
+        health = self.data.health(info)
+        return skeletons.repository(
+            self.api, info, self.stub(info), self._owner, health, admin=admin
+        )
 
-    def repository_json(self, info: RepoInfo) -> str:
+    def repository_json(self, info: RepoInfo, *, privileged: bool = False) -> str:
         """:meth:`repository` as JSON text (cached until a push changes the repo)."""
-        key = (info.index, info.pushed)
+        key = (info.index, info.pushed, privileged and self.data.admin(info))
         found = self._repos_json.get(key)
         if found is None:
-            found = self._repos_json[key] = orjson.dumps(self.repository(info)).decode()
+            found = orjson.dumps(self.repository(info, privileged=privileged)).decode()
+            self._repos_json[key] = found
         return found
 
     # --- pull requests ------------------------------------------------------------------------

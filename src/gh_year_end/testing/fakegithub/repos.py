@@ -61,6 +61,7 @@ class RepoInfo:
     empty: bool  # no items; commits answer 409 "Git Repository is empty."
     created: int
     pushed: int
+    default_branch: str = "main"  # drawn with its health (:func:`.health.default_branch`)
 
 
 def _q() -> array[int]:
@@ -132,6 +133,12 @@ class RepoData:
     def commit_sha(self, seed: int, row: int) -> str:
         """The sha of commit ``row`` (rows ascend by committer date)."""
         return fake_sha(seed, self.index, SHA_COMMIT, row)
+
+    def commit_size(self, seed: int, row: int) -> tuple[int, int, int]:
+        """(additions, deletions, changed files) of commit ``row``: from (seed, repo, row)
+        alone, so a commit added by a mutation has its size too. Mostly small: additions
+        0–499, deletions 0–299, files 1–20."""
+        return commit_size(seed, self.index, row)
 
     def revision(self, table: Table, row: int) -> tuple[int, int]:
         """(times edited, when last edited) of ``row`` of ``table``; (0, 0) when never edited."""
@@ -252,3 +259,18 @@ def fake_sha(seed: int, repo_index: int, kind: int, row: int) -> str:
         prefix = f"{((key + 0x5BD1E995) * _SHA_MUL) & ((1 << 112) - 1):028x}"
         _SHA_PREFIX[(seed, repo_index, kind)] = prefix
     return f"{prefix}{((row + 1) * _SHA_ROW_MUL) & 0xFFFFFFFFFFFF:012x}"
+
+
+_MASK64: Final = (1 << 64) - 1
+
+
+def commit_size(seed: int, repo_index: int, row: int) -> tuple[int, int, int]:
+    """See :meth:`RepoData.commit_size` (a splitmix64 of the three, cut into three draws)."""
+    x = (seed * 0x9E3779B97F4A7C15 + repo_index * 0xD1B54A32D192ED03 + row + 1) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    x ^= x >> 31
+    additions = (x % 1000) ** 2 // 2004
+    deletions = ((x >> 20) % 775) ** 2 // 2002
+    files = 1 + ((x >> 40) % 400) ** 2 // 8000
+    return additions, deletions, files

@@ -47,7 +47,7 @@ import hashlib
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Unpack
@@ -221,6 +221,7 @@ class FakeGitHub:
         include_forks: bool = False,
         include_archived: bool = False,
         visibility: Visibility = "all",
+        extra: Collection[str] = (),
     ) -> dict[str, Any]:
         """What a correct collection of [since, until) holds, by the window rule.
 
@@ -230,6 +231,11 @@ class FakeGitHub:
         "unavailable": {full_name: 404|451|403}, "empty": [full names], "since", "until"}``.
         Every kept repo has a units entry; repos that answer 404/451/403 and empty repos have
         empty lists (their data cannot be collected). Ids ascend; compare as sets.
+
+        ``extra`` adds what GraphQL alone collects to each unit (:data:`.data.EXTRA_ENDPOINTS`):
+        ``"repo_health"`` — ``[full_name]`` for a repo that answers (an empty one too: its
+        health says ``isEmpty``), ``[]`` for a 404/451/403 one; ``"commit_stats"`` — the
+        window's commit shas, the same as ``"commits"``.
         """
         return self.data.expected(
             since,
@@ -237,6 +243,7 @@ class FakeGitHub:
             include_forks=include_forks,
             include_archived=include_archived,
             visibility=visibility,
+            extra=extra,
         )
 
     # --- the event loop thread -------------------------------------------------------------

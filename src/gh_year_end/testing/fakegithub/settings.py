@@ -70,6 +70,15 @@ class DataSpec:
         default=(),
         metadata={"help": "repos with no items; /commits answers 409 'Git Repository is empty.'"},
     )
+    admin_repos: tuple[int, ...] = field(
+        default=(0, 2),
+        metadata={
+            "help": "repos --token's account has admin rights on (no other account has any): "
+            "their REST permissions.admin and security_and_analysis, GraphQL's "
+            "branchProtectionRule and hasVulnerabilityAlertsEnabled; elsewhere GitHub shows "
+            "no protection rule and refuses the alerts (FORBIDDEN)"
+        },
+    )
     start: datetime = field(
         default=DATA_START, metadata={"help": "the first moment items may carry"}
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gh_year_end.testing.fakegithub.data import iso
+from gh_year_end.testing.fakegithub.health import RepoHealth
 from gh_year_end.testing.fakegithub.render import inline, text, value
 from gh_year_end.testing.fakegithub.repos import RepoInfo
 
@@ -97,17 +98,24 @@ def stub(api: str, html: str, info: RepoInfo) -> dict[str, Any]:
         "html_url": f"{html}/{info.full_name}",
         "url": f"{api}/repos/{info.full_name}",
         "fork": info.fork,
-        "default_branch": "main",
+        "default_branch": info.default_branch,
         "visibility": "private" if info.private else "public",
     }
 
 
 def repository(
-    api: str, info: RepoInfo, repo_stub: dict[str, Any], owner: dict[str, Any]
+    api: str,
+    info: RepoInfo,
+    repo_stub: dict[str, Any],
+    owner: dict[str, Any],
+    health: RepoHealth,
+    *,
+    admin: bool,
 ) -> dict[str, Any]:
-    """A repo as the listings show it."""
+    """A repo as the listings show it, to a caller with admin rights on it or without: GitHub's
+    ``permissions`` of the caller, and ``security_and_analysis`` for an admin only."""
     r = f"{api}/repos/{info.full_name}"
-    return {
+    record = {
         **repo_stub,
         "owner": owner,
         "description": text(info.id, 30, 120),
@@ -126,21 +134,27 @@ def repository(
         "size": 0 if info.empty else 100 + info.id % 9000,
         "stargazers_count": info.id % 50,
         "watchers_count": info.id % 50,
-        "language": None if info.empty else "Python",
+        "language": None if info.empty else health.language,
         "has_issues": True,
         "forks_count": info.id % 7,
         "archived": info.archived,
         "disabled": False,
         "open_issues_count": info.id % 11,
-        "topics": [],
+        "topics": list(health.topics),
         "permissions": {
-            "admin": False,
-            "maintain": False,
+            "admin": admin,
+            "maintain": admin,
             "push": True,
             "triage": True,
             "pull": True,
         },
     }
+    if admin:
+        record["security_and_analysis"] = {
+            feature: {"status": "enabled" if on else "disabled"}
+            for feature, on in health.security_and_analysis.items()
+        }
+    return record
 
 
 def pull(r: str, h: str, repo_stub: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
@@ -187,8 +201,8 @@ def pull(r: str, h: str, repo_stub: dict[str, Any], owner: dict[str, Any]) -> di
             "repo": repo_stub,
         },
         "base": {
-            "label": f"{owner['login']}:main",
-            "ref": "main",
+            "label": f"{owner['login']}:{repo_stub['default_branch']}",
+            "ref": repo_stub["default_branch"],
             "sha": inline(16),
             "user": owner,
             "repo": repo_stub,
