@@ -17,7 +17,8 @@ from gh_year_end.collect.events import CollectResult, NullEvents
 from gh_year_end.collect.health import NOT_VISIBLE, trees
 from gh_year_end.collect.run import CollectRequest, run_collect
 from gh_year_end.config import Config, HygieneConfig, load_config
-from gh_year_end.github.repo_query import REPOS_PER_QUERY, HealthQuery, HistoryQuery, Repo
+from gh_year_end.errors import ConfigInvalid
+from gh_year_end.github.repo_query import HEALTH_REPOS_PER_QUERY, HealthQuery, HistoryQuery, Repo
 from gh_year_end.manage.verify import verify
 from gh_year_end.storage.paths import PathManager
 from gh_year_end.testing.fakegithub import FakeGitHub, FakeSettings
@@ -150,11 +151,10 @@ def test_health_and_sizes_cost_a_query_per_25_repositories_and_per_page_of_100(
         queries = server.stats()["by_endpoint"].get("graphql", 0)
     repos = len(_unit(config, "repo_health"))
     commits = sum(len(r) for r in _unit(config, "commit_stats").values())
-    # Health: a query per 25 repositories; sizes: a query per 25 repositories' pages of 100
-    # commits; plus the check that GraphQL serves the run and the estimate's count queries.
+    # Health: a query per 25 repositories; sizes: a query per 100 commits, however few each
+    # repository has; plus the check that GraphQL serves the run and the estimate's counts.
     health_and_sizes = queries - 1 - math.ceil(repos / 21)
-    assert health_and_sizes <= math.ceil(repos / REPOS_PER_QUERY) * 2
-    assert health_and_sizes <= math.ceil(repos / REPOS_PER_QUERY) + math.ceil(commits / 100)
+    assert health_and_sizes <= math.ceil(repos / HEALTH_REPOS_PER_QUERY) + math.ceil(commits / 100)
 
 
 def test_a_refresh_reads_health_again_and_sizes_only_where_commits_changed(
@@ -178,3 +178,22 @@ def test_a_refresh_reads_health_again_and_sizes_only_where_commits_changed(
 
 def _by_id(config: Config, endpoint: str, key: str) -> dict[str, dict[Any, Any]]:
     return {repo: {r[key]: r for r in records} for repo, records in _unit(config, endpoint).items()}
+
+
+def test_a_configured_folder_is_found_like_a_file_and_a_pattern_is_refused(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    doc = orjson.loads(write_config(tmp_path, fake.base_url, year=YEAR, enable=ON).read_bytes())
+    doc["collection"]["hygiene"] = {"paths": [".github/workflows", "README"]}
+    path = tmp_path / "config.yaml"
+    path.write_bytes(orjson.dumps(doc))
+    config = load_config(path)
+    assert _collect(config).outcome == "complete"
+    records = [r[0] for r in _unit(config, "repo_health").values()]
+    with_workflows = [r for r in records if r["workflows"]]
+    assert with_workflows  # the folder is there: recorded present, like a file
+    assert all(r["files"][".github/workflows"] == [".github/workflows"] for r in with_workflows)
+    doc["collection"]["hygiene"] = {"paths": ["*.md"]}
+    path.write_bytes(orjson.dumps(doc))
+    with pytest.raises(ConfigInvalid, match="give a name, not a pattern"):
+        load_config(path)

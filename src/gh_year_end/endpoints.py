@@ -120,8 +120,8 @@ class Transport(StrEnum):
     PER_PARENT = "per-parent"
     """One list per record of the parent endpoint (reviews: per collected pull request)."""
     GRAPHQL_BATCH = "graphql-batch"
-    """Through GraphQL only, 25 repositories a query (collect/batch.py): repository health, and
-    the sizes of the window's commits."""
+    """Through GraphQL only, several repositories a query (collect/batch.py): repository health,
+    and the sizes of the window's commits."""
 
 
 @dataclass(frozen=True)

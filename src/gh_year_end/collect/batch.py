@@ -1,6 +1,7 @@
-"""The endpoints read only through GraphQL, 25 repositories a query: repository health
-(``repo_health``, one record per repository) and the sizes of the window's commits
-(``commit_stats``, one record per commit, keyed by sha). They run after the other units of a
+"""The endpoints read only through GraphQL, several repositories a query: repository health
+(``repo_health``, one record per repository, 25 a query) and the sizes of the window's commits
+(``commit_stats``, one record per commit, keyed by sha; a page of 100 commits of each of 100
+repositories a query). They run after the other units of a
 collect, each query's answer committed per unit as any page is: the records written and
 fsynced, then the unit's commit (a history page with its cursor; health complete at once).
 
@@ -25,16 +26,29 @@ from typing import Any, Final
 import orjson
 
 from gh_year_end.collect.context import RunContext
-from gh_year_end.collect.health import health_record, stats_records, trees
+from gh_year_end.collect.discovery import until_stopped
+from gh_year_end.collect.health import (
+    Incomplete,
+    check_complete,
+    health_record,
+    stats_records,
+    trees,
+)
 from gh_year_end.collect.paging import Seen
 from gh_year_end.collect.plan import Unit
 from gh_year_end.collect.review_probe import graphql_problem
 from gh_year_end.collect.review_queries import timed_out
 from gh_year_end.collect.unit import committed_ids
 from gh_year_end.errors import GitHubError, QueryTooHeavy
-from gh_year_end.github.graphql import GraphQLAnswer
-from gh_year_end.github.repo_query import REPOS_PER_QUERY, HealthQuery, HistoryQuery, Repo
-from gh_year_end.storage.checkpoint import CheckpointStatus, Cursor, Refreshed
+from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
+from gh_year_end.github.repo_query import (
+    HEALTH_REPOS_PER_QUERY,
+    HISTORY_REPOS_PER_QUERY,
+    HealthQuery,
+    HistoryQuery,
+    Repo,
+)
+from gh_year_end.storage.checkpoint import CheckpointStatus, Cursor, EndpointProgress, Refreshed
 from gh_year_end.storage.jsonl import SOURCE_GRAPHQL, JSONLWriter, envelope_line
 from gh_year_end.storage.rewrite import Rewritten, finish_switch, write_refreshed
 
@@ -102,17 +116,48 @@ class BatchRunner:
         for unit in units:
             if unit.endpoint.name != STATS:
                 continue
-            commits = self.ctx.checkpoint.get_endpoint(unit.repo, "commits")
-            if commits.changed_generation == generation or "commits" not in _planned(self.ctx):
-                stats.append(unit)  # its commits changed (or are not collected): read again
-            else:
+            verdict = await self._stats_due(unit, generation)
+            if verdict == "read":
+                stats.append(unit)
+            elif verdict == "current":
                 await self._current(unit, generation)
+            # "wait": its commits are not current yet; the refresh stays open for it.
         await self._stats(stats, generation=generation)
+
+    async def _stats_due(self, unit: Unit, generation: int) -> str:
+        """Whether a commit-sizes unit is read again ("read": its commits list holds a commit
+        its file lacks, or commits are not collected), is current as it is ("current"), or
+        waits for its commits to be current for this refresh ("wait")."""
+        ctx = self.ctx
+        if "commits" not in _planned(ctx):
+            return "read"
+        commits = ctx.checkpoint.get_endpoint(unit.repo, "commits")
+        if commits.status is not CheckpointStatus.COMPLETE:
+            return "wait" if not _ended(commits) else "current"
+        if commits.refresh_generation < generation:
+            return "wait"
+        sizes = ctx.checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
+        have = await ctx.in_thread(
+            committed_ids, ctx.paths.raw_path(STATS, unit.repo), sizes.offset, "sha"
+        )
+        listed = await ctx.in_thread(
+            committed_ids, ctx.paths.raw_path("commits", unit.repo), commits.offset, "sha"
+        )
+        return "read" if any(sha not in have for sha in listed.ids()) else "current"
 
     # --- health --------------------------------------------------------------------------------
 
     async def _health(self, units: Sequence[Unit], *, generation: int | None) -> None:
         folders = trees(self.ctx.config.collection.hygiene)
+        if generation is None:
+            # A unit whose file already holds its record (failed after, retried) is complete.
+            held = [u for u in units if self._state(u).lines > 0]
+            for unit in held:
+                await self.ctx.in_thread(
+                    self.ctx.checkpoint.mark_repo_endpoint_complete, unit.repo, unit.endpoint.name
+                )
+            kept = set(held)
+            units = [u for u in units if u not in kept]
         for chunk in _chunks(units):
             if self.ctx.stop.event.is_set():
                 return
@@ -124,12 +169,16 @@ class BatchRunner:
                     continue
                 if await self._repository_refused(unit, answer):
                     continue
-                record = health_record(
-                    unit.repo,
-                    answer,
-                    self._listed().get(unit.repo),
-                    self.ctx.config.collection.hygiene,
-                )
+                try:
+                    record = health_record(
+                        unit.repo,
+                        answer,
+                        self._listed().get(unit.repo),
+                        self.ctx.config.collection.hygiene,
+                    )
+                except Incomplete as exc:
+                    await self._record_failure(unit, str(exc), retryable=True)
+                    continue
                 if generation is None:
                     await self._commit(unit, [record], page=1, cursor=Cursor(), complete=True)
                 else:
@@ -150,7 +199,8 @@ class BatchRunner:
                 walks.append(_Walk(unit, None, Seen(), 0, []))
         window = self.ctx.window
         while walks and not self.ctx.stop.event.is_set():
-            chunk, walks = walks[:REPOS_PER_QUERY], walks[REPOS_PER_QUERY:]
+            chunk = walks[:HISTORY_REPOS_PER_QUERY]
+            walks = walks[HISTORY_REPOS_PER_QUERY:]
             repos = tuple(_repo(w.unit, after=w.after) for w in chunk)
             query = HistoryQuery(repos, window.since_param, window.until_param)
             answers = await self._answers(query, [w.unit for w in chunk])
@@ -169,11 +219,15 @@ class BatchRunner:
             return False
         if await self._repository_refused(unit, answer):
             return False
-        history = _history(answer)
+        try:
+            check_complete(answer)
+            history = _history(answer)
+            page = stats_records(history)
+        except Incomplete as exc:
+            await self._record_failure(unit, str(exc), retryable=True)
+            return False
         records = [
-            r
-            for r in stats_records(history)
-            if unit.endpoint.keep(r, self.ctx.window) and r["sha"] not in walk.seen
+            r for r in page if unit.endpoint.keep(r, self.ctx.window) and r["sha"] not in walk.seen
         ]
         for record in records:
             walk.seen.add(record["sha"])
@@ -202,7 +256,10 @@ class BatchRunner:
         two while GitHub gives up on it."""
         api = self.ctx.api
         try:
-            answer = await api.graphql(query.document, query.variables, shrinkable=len(units) > 1)
+            asking = api.graphql(query.document, query.variables, shrinkable=len(units) > 1)
+            answer = await until_stopped(asking, self.ctx.stop)
+            if answer is None:  # stopped (a limit's wait included): nothing of it is written
+                return [Stopped("stopped")] * len(units)
             if len(units) > 1 and timed_out(answer):
                 raise QueryTooHeavy("GitHub's GraphQL API timed out on the query")
         except QueryTooHeavy:
@@ -221,7 +278,9 @@ class BatchRunner:
         """Whether GraphQL cannot serve these units (then each fails naming why)."""
         if not self._asked:
             self._asked = True
-            self._problem = await graphql_problem(self.ctx.api)
+            # The run's reviews already go through GraphQL: it answered the same check.
+            if self.ctx.review_queries is None:
+                self._problem = await graphql_problem(self.ctx.api)
         if self._problem is None:
             return False
         reason = f"read only through GitHub's GraphQL API, and {self._problem}"
@@ -230,10 +289,17 @@ class BatchRunner:
         return True
 
     async def _repository_refused(self, unit: Unit, answer: GraphQLAnswer) -> bool:
-        """A repository GitHub says is gone or refused: its unit is unavailable (True)."""
+        """A repository GitHub says is gone or refused: its unit is unavailable (True); a query
+        GitHub refused as a whole (a field this GitHub lacks, a scope the credential lacks):
+        its units fail for good, naming why."""
         data = answer.data or {}
         if data.get("repository") is not None:
             return False
+        whole = [e for e in answer.errors if not e.path]
+        if answer.data is None and whole and not _passing(whole):
+            why = "; ".join(e.describe() for e in whole[:2])
+            await self._record_failure(unit, f"GitHub refused the query: {why}", retryable=False)
+            return True
         kinds = {e.type for e in answer.errors if tuple(e.path[:1]) == ("repository",)}
         if "NOT_FOUND" in kinds or "FORBIDDEN" in kinds:
             status = 404 if "NOT_FOUND" in kinds else 403
@@ -369,6 +435,8 @@ class BatchRunner:
             ctx.refresh.untouched += 1
 
     async def _fail(self, unit: Unit, exc: BaseException) -> None:
+        if isinstance(exc, Stopped):
+            return  # the run stops: the unit is as it was
         retryable = bool(getattr(exc, "retryable", True))
         await self._record_failure(
             unit, str(exc), retryable=retryable, status=getattr(exc, "status", None)
@@ -384,11 +452,27 @@ class BatchRunner:
         status: int | None = None,
     ) -> None:
         ctx = self.ctx
-        if ctx.refresh is not None and unit.endpoint.name in (HEALTH, STATS):
-            state = ctx.checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
-            if state.status is CheckpointStatus.COMPLETE and retryable:
-                ctx.refresh.left.append(f"{unit.repo} {unit.endpoint.name}: {reason}")
-                return  # complete as collected; the refresh tries again on resume
+        tally = ctx.refresh
+        name = f"{unit.repo} {unit.endpoint.name}"
+        if tally is not None and self._state(unit).status is CheckpointStatus.COMPLETE:
+            # A refresh: what was collected stays. A failure that may pass is tried again by
+            # `ghye resume`; a refusal is kept as collected; another failure for good is
+            # recorded failed (exit 3) so that the refresh can end.
+            if retryable:
+                tally.left.append(f"{name}: {reason}")
+                ctx.events.unit_finished(unit.repo, unit.endpoint.name, "failed", reason)
+                return
+            if unavailable:
+                tally.refused.append(f"{name}: {reason}")
+                await ctx.in_thread(
+                    ctx.checkpoint.commit_refresh,
+                    unit.repo,
+                    unit.endpoint.name,
+                    Refreshed(tally.generation, None, None),
+                )
+                ctx.events.unit_finished(unit.repo, unit.endpoint.name, "unavailable", reason)
+                return
+            tally.failed.append(f"{name}: {reason}")
         await ctx.in_thread(
             ctx.checkpoint.mark_repo_endpoint_failed,
             unit.repo,
@@ -403,11 +487,11 @@ class BatchRunner:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def _state(self, unit: Unit) -> EndpointProgress:
+        return self.ctx.checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
+
     def _ended(self, unit: Unit) -> bool:
-        state = self.ctx.checkpoint.get_endpoint(unit.repo, unit.endpoint.name)
-        return state.status is CheckpointStatus.COMPLETE or (
-            state.status is CheckpointStatus.FAILED and not state.retryable
-        )
+        return _ended(self._state(unit))
 
     def _listed(self) -> dict[str, Mapping[str, Any]]:
         """The repositories' listing records (repos.jsonl), by full name (read once)."""
@@ -441,6 +525,24 @@ class BatchRunner:
             ctx.executor = None
 
 
+class Stopped(Exception):
+    """The run stopped while a query was on its way: nothing of it is written."""
+
+
+def _ended(state: EndpointProgress) -> bool:
+    return state.status is CheckpointStatus.COMPLETE or (
+        state.status is CheckpointStatus.FAILED and state.retryable is False
+    )
+
+
+def _passing(errors: Sequence[GraphQLError]) -> bool:
+    """Whether GitHub's errors for a whole query say it may work when asked again."""
+    return any(
+        "timeout" in e.message.lower() or "something went wrong" in e.message.lower()
+        for e in errors
+    )
+
+
 def _planned(ctx: RunContext) -> set[str]:
     return {e.name for e in ctx.config.enabled_endpoints}
 
@@ -451,7 +553,8 @@ def _repo(unit: Unit, *, after: str | None = None) -> Repo:
 
 
 def _chunks(units: Sequence[Unit]) -> list[Sequence[Unit]]:
-    return [units[i : i + REPOS_PER_QUERY] for i in range(0, len(units), REPOS_PER_QUERY)]
+    size = HEALTH_REPOS_PER_QUERY
+    return [units[i : i + size] for i in range(0, len(units), size)]
 
 
 def _narrowed(

@@ -195,18 +195,20 @@ def resource_of(ep: Endpoint, reviews_via: str) -> str:
 
 
 def _batch_cost(ep: Endpoint, found: RepoCounts | Unseen | None) -> UnitCost:
-    """A unit read 25 repositories a query (collect/batch.py): repository health one answer,
-    commit sizes one history page of 100 commits per answer. Its share of the queries is
-    counted in the batched parents (a hundred to a query), each answer weighing four: a
-    floor (queries of health, of sizes and of reviews are not shared)."""
-    answers = 1
-    if ep.name == "commit_stats" and isinstance(found, RepoCounts):
-        answers = max(1, math.ceil(found.commits_in_window / PAGE))
-    return UnitCost(ep.name, GRAPHQL, answers, exact=False, parents=answers * _BATCH_WEIGHT)
+    """A unit read several repositories a query (collect/batch.py): repository health one
+    answer (25 repositories a query), commit sizes one history page of 100 commits per answer
+    (100 repositories a query). Its share of the queries is counted in the batched parents (a
+    hundred to a query): a floor (queries of health, of sizes and of reviews are not shared)."""
+    if ep.name == "commit_stats":
+        pages = 1
+        if isinstance(found, RepoCounts):
+            pages = max(1, math.ceil(found.commits_in_window / PAGE))
+        return UnitCost(ep.name, GRAPHQL, pages, exact=False, parents=pages)
+    return UnitCost(ep.name, GRAPHQL, 1, exact=False, parents=_HEALTH_WEIGHT)
 
 
-#: A hundred parents go to one GraphQL query; 25 repositories' answers do.
-_BATCH_WEIGHT: Final = MAX_BATCH // 25
+#: A hundred parents go to one GraphQL query; 25 repositories' health answers do.
+_HEALTH_WEIGHT: Final = MAX_BATCH // 25
 
 
 @dataclass(frozen=True)

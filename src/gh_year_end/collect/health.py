@@ -3,9 +3,11 @@
 ``commit_stats`` records. Pure: no I/O. The record shapes are documented in docs/health.md.
 
 What a credential may not see is recorded as such, never as absent: branch protection and
-vulnerability alerts need admin rights on the repository (the listing's ``permissions.admin``
-says whether the credential has them), Dependabot security updates and secret scanning come
-in the listing's ``security_and_analysis``, which GitHub gives admins only.
+vulnerability alerts need admin rights on the repository (``viewerCanAdminister``, in the same
+answer, says whether the credential that asked has them), Dependabot security updates and
+secret scanning come in the listing's ``security_and_analysis``, which GitHub gives admins only
+(a status GitHub does not give is recorded as not visible too). Any other error inside a
+repository's answer is :class:`Incomplete`: nothing of that repository is written.
 """
 
 from __future__ import annotations
@@ -15,6 +17,17 @@ from typing import Any, Final
 
 from gh_year_end.config import HygieneConfig
 from gh_year_end.github.graphql import GraphQLAnswer
+
+
+class Incomplete(ValueError):
+    """GitHub's answer for a repository is missing a part it did not refuse (an error inside
+    it, a null commit): the unit is asked again, nothing written."""
+
+
+#: GraphQL error types that say the credential may not read a field (recorded as not visible).
+REFUSALS: Final = frozenset({"FORBIDDEN", "INSUFFICIENT_SCOPES"})
+#: The fields a refusal of which is recorded as "not visible" (paths under the repository).
+_MAY_REFUSE: Final = (("defaultBranchRef", "branchProtectionRule"), ("rulesets",))
 
 NOT_VISIBLE: Final = "not visible to this credential"
 """What a field the credential may not read is recorded as."""
@@ -66,7 +79,8 @@ def _files(
         hits: list[str] = []
         for place in places:
             for entry in _entries(repository, folders.index(place)):
-                if entry.get("type") == "blob" and _matches(str(entry["name"]), name):
+                # A file, or a folder of that name (``.github/ISSUE_TEMPLATE``).
+                if entry.get("type") in ("blob", "tree") and _matches(str(entry["name"]), name):
                     hits.append(f"{place}/{entry['name']}" if place else str(entry["name"]))
         found[path] = hits
     return found
@@ -120,8 +134,20 @@ def _languages(value: Any) -> tuple[dict[str, int], int]:
 def _refused(answer: GraphQLAnswer, *path: str) -> bool:
     """Whether GitHub refused the field at ``path`` (under the repository) to the credential."""
     return any(
-        e.type == "FORBIDDEN" and tuple(e.path[1 : 1 + len(path)]) == path for e in answer.errors
+        e.type in REFUSALS and tuple(e.path[1 : 1 + len(path)]) == path for e in answer.errors
     )
+
+
+def check_complete(answer: GraphQLAnswer) -> None:
+    """Incomplete when an error sits inside the repository's answer that is not a refusal of a
+    field recorded as not visible (and not the vulnerability alerts' own alias)."""
+    for error in answer.errors:
+        where = tuple(error.path[1:])
+        if not error.path or error.path[0] != "repository" or not where:
+            continue
+        if error.type in REFUSALS and any(where[: len(p)] == p for p in _MAY_REFUSE):
+            continue
+        raise Incomplete(f"GitHub's answer lacks {'.'.join(map(str, where))}: {error.describe()}")
 
 
 def health_record(
@@ -132,12 +158,12 @@ def health_record(
 ) -> dict[str, Any]:
     """The ``repo_health`` record of one repository from its part of a health query (its data
     under ``repository``, its vulnerability alerts under ``alerts``) and its listing record."""
+    check_complete(answer)
     data = answer.data or {}
     repository: Mapping[str, Any] = data.get("repository") or {}
     alerts = data.get("alerts")
     folders = trees(hygiene)
-    permissions = (listing or {}).get("permissions")
-    admin = isinstance(permissions, Mapping) and permissions.get("admin") is True
+    admin = repository.get("viewerCanAdminister") is True
     branch = repository.get("defaultBranchRef")
     rule = branch.get("branchProtectionRule") if isinstance(branch, Mapping) else None
     languages, total = _languages(repository.get("languages"))
@@ -199,11 +225,12 @@ def health_record(
 
 def stats_records(history: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``commit_stats`` records of one history page: sha, committed_date, additions,
-    deletions, changed_files (null where GitHub could not count them)."""
+    deletions, changed_files (null where GitHub could not count them). Incomplete for a node
+    that is not a commit (a null GitHub left after an error)."""
     records: list[dict[str, Any]] = []
     for node in history.get("nodes") or ():
         if not isinstance(node, Mapping) or not isinstance(node.get("oid"), str):
-            continue
+            raise Incomplete("GitHub's history page holds a commit it could not give")
         records.append(
             {
                 "sha": node["oid"],
@@ -216,4 +243,13 @@ def stats_records(history: Mapping[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
-__all__ = ["NOT_VISIBLE", "SEARCHED", "health_record", "stats_records", "trees"]
+__all__ = [
+    "NOT_VISIBLE",
+    "REFUSALS",
+    "SEARCHED",
+    "Incomplete",
+    "check_complete",
+    "health_record",
+    "stats_records",
+    "trees",
+]

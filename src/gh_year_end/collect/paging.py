@@ -101,6 +101,10 @@ class Seen:
     def __len__(self) -> int:
         return len(self._versions)
 
+    def ids(self) -> list[Any]:
+        """The ids, in the order written."""
+        return list(self._versions)
+
     def add(self, key: Any, stamp: str | None = None) -> None:
         """Note ``key`` written, in the version updated at ``stamp``."""
         self._versions[key] = stamp

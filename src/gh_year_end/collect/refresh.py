@@ -111,7 +111,12 @@ class RefreshRunner:
         ctx.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="refresh")
         try:
             batch = [u for u in due if u.endpoint.transport is Transport.GRAPHQL_BATCH]
-            parents = [u for u in due if u.endpoint.depends_on is None and u not in batch]
+            parents = [
+                u
+                for u in due
+                if u.endpoint.depends_on is None
+                and u.endpoint.transport is not Transport.GRAPHQL_BATCH
+            ]
             await self._each(parents, concurrency)
             if batch and not ctx.stop.event.is_set():
                 # After the commits: sizes are read again where commits changed.

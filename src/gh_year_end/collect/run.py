@@ -214,10 +214,16 @@ async def _work(
     estimating = asyncio.ensure_future(
         estimate_after_discovery(ctx, client) if selection.todo or not refreshing else _nothing()
     )
-    batch = [p.unit for p in selection.todo if p.unit.endpoint.transport is Transport.GRAPHQL_BATCH]
-    others = tuple(p for p in selection.todo if p.unit not in set(batch))
+    # The endpoints read only through GraphQL run after the others (collect/batch.py).
+    batch = [p.unit for p in selection.todo if _batched(p.unit)]
+    others = tuple(p for p in selection.todo if not _batched(p.unit))
+    if batch:
+        # The data is about to change: a manifest from an earlier run no longer describes it.
+        ctx.paths.manifest_path.unlink(missing_ok=True)
     try:
-        await Scheduler(ctx).run(replace(selection, todo=others), units)
+        await Scheduler(ctx).run(
+            replace(selection, todo=others), [u for u in units if not _batched(u)]
+        )
         if batch and not ctx.stop.event.is_set():
             await BatchRunner(ctx).collect(batch)
         if generation is not None and not ctx.stop.event.is_set():
@@ -230,6 +236,10 @@ async def _work(
         await asyncio.gather(estimating, return_exceptions=True)
         if ctx.review_queries is not None:
             await ctx.review_queries.aclose()
+
+
+def _batched(unit: Unit) -> bool:
+    return unit.endpoint.transport is Transport.GRAPHQL_BATCH
 
 
 async def _nothing() -> None:

@@ -190,6 +190,8 @@ def _hygiene(reader: Reader, data: Mapping[str, Any]) -> HygieneConfig:
             text = item.strip().strip("/") if isinstance(item, str) else ""
             if not text or ".." in text.split("/") or "\\" in text:
                 raise reader.fail(path, f"{item!r} is not a path inside a repository")
+            if any(c in text for c in "*?[]"):
+                raise reader.fail(path, f"{item!r}: give a name, not a pattern (no * ? [ ])")
             items.append(text + ("/" if key == "workflow_prefixes" else ""))
         found[key] = tuple(items)
     return HygieneConfig(paths=found["paths"], workflow_prefixes=found["workflow_prefixes"])

@@ -9,8 +9,8 @@ repository health and commit sizes are read with (:mod:`gh_year_end.collect.batc
   (``object(expression: "HEAD:.github")``). 25 repositories a query, one point.
 - :class:`HistoryQuery` — one page of 100 commits of each repository's default branch inside
   the window, with their sizes (``additions``, ``deletions``, ``changedFilesIfAvailable`` —
-  ``changedFiles`` is deprecated), each repository after its own cursor. 25 repositories a query:
-  one point per 2,500 commits at most.
+  ``changedFiles`` is deprecated), each repository after its own cursor. 100 repositories a
+  query, one point: at most a point per 100 commits, however few each repository has.
 
 Each document is validated against GitHub's published schema in the tests (no deprecated field).
 """
@@ -22,14 +22,17 @@ from typing import Any, Final
 
 from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
 
-#: Repositories per query (GitHub counts a connection's ``first`` per repository towards the
-#: query's cost: 25 × 100 commits or 25 × 3 connections of 100 stay within one point).
-REPOS_PER_QUERY: Final = 25
+#: Repositories per query. GitHub's cost is the connections' pages asked, a hundred to a
+#: point: a health query asks three connections of 100 per repository (topics, languages,
+#: rulesets), so 25 repositories are one point (75); a history query asks one, so 100 are.
+HEALTH_REPOS_PER_QUERY: Final = 25
+HISTORY_REPOS_PER_QUERY: Final = 100
 COMMITS_PER_PAGE: Final = 100
 
 HEALTH_FIELDS: Final = """\
     nameWithOwner
     isEmpty
+    viewerCanAdminister
     defaultBranchRef {
       name
       branchProtectionRule {
@@ -192,7 +195,8 @@ class HistoryQuery:
 __all__ = [
     "COMMITS_PER_PAGE",
     "HEALTH_FIELDS",
-    "REPOS_PER_QUERY",
+    "HEALTH_REPOS_PER_QUERY",
+    "HISTORY_REPOS_PER_QUERY",
     "HealthQuery",
     "HistoryQuery",
     "Repo",

@@ -182,7 +182,7 @@ def _how(name: str, figures: Mapping[str, Figure], report: PlanReport) -> str:
     if ep.transport is Transport.PER_PARENT:
         return "floor: " + ("100 PRs a query" if report.reviews_via == "graphql" else "a PR each")
     if ep.transport is Transport.GRAPHQL_BATCH:
-        per = "25 repos a query" if ep.name == "repo_health" else "25 repos' 100 commits a query"
+        per = "25 repos a query" if ep.name == "repo_health" else "100 repos' 100 commits a query"
         return f"floor: {per}"
     if all(f.exact for f in figures.values()):
         return "exact" + (", +1 page to catch up" if ep.transport is Transport.CATCH_UP else "")

@@ -62,6 +62,11 @@ def _admin(info: Info, repo: RepoInfo) -> bool:
     return bool(info.context.admin_ok) and info.context.data.admin(repo)
 
 
+def _viewer_can_administer(source: dict[str, Any], info: Info) -> bool:
+    _data, repo = _repo(source, info)
+    return _admin(info, repo)
+
+
 def _html(info: Info, repo: RepoInfo) -> str:
     return str(info.context.records.prefixes(repo)[1])
 
@@ -233,6 +238,7 @@ HEALTH_RESOLVERS: Final[dict[tuple[str, str], Callable[..., Any]]] = {
     ("Repository", "rulesets"): _rulesets,
     ("Repository", "object"): _object,
     ("Repository", "hasVulnerabilityAlertsEnabled"): _vulnerability_alerts,
+    ("Repository", "viewerCanAdminister"): _viewer_can_administer,
     ("Ref", "branchProtectionRule"): _protection,
 }
 """The health fields' resolvers, by (type, field), beside :data:`.graphql_resolvers.RESOLVERS`."""
