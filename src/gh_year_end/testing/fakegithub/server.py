@@ -44,6 +44,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import re
 import threading
 import time
 import traceback
@@ -184,7 +185,8 @@ class FakeGitHub:
         connection (an id per client connection), received and answered (``time.monotonic()``:
         when the answer was handed to the connection; a trickle's, when it ended);
         a request with a body (a GraphQL query) also has body_digest, the first 16 hex digits
-        of its sha256 — every GraphQL request has the target /graphql."""
+        of its sha256, and operation, the query's operation name (None: an anonymous one) —
+        every GraphQL request has the target /graphql."""
         with self._stats.lock:
             return list(self._stats.log)
 
@@ -369,6 +371,7 @@ class FakeGitHub:
         }
         if req.body:  # GraphQL queries share one target: their bodies tell them apart
             entry["body_digest"] = hashlib.sha256(req.body).hexdigest()[:16]
+            entry["operation"] = operation_name(req.body)
         logged = False
         account: Account | None = None
         try:
@@ -487,3 +490,13 @@ class FakeGitHub:
             close_delimited=close_delimited,
             head_only=head_only,
         )
+
+
+_OPERATION = re.compile(rb'"query"\s*:\s*"\s*(?:query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)')
+
+
+def operation_name(body: bytes) -> str | None:
+    """A GraphQL request's operation name (``query Reviews(…)`` → "Reviews"), read off the
+    body's start without parsing it whole (None: anonymous, or not a query)."""
+    found = _OPERATION.search(body[:512])
+    return found.group(1).decode() if found else None
