@@ -23,10 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import orjson
-
 from gh_year_end.collect.context import RunContext
-from gh_year_end.collect.discovery import until_stopped
+from gh_year_end.collect.discovery import read_repos, until_stopped
 from gh_year_end.collect.health import (
     Incomplete,
     check_complete,
@@ -496,19 +494,7 @@ class BatchRunner:
     def _listed(self) -> dict[str, Mapping[str, Any]]:
         """The repositories' listing records (repos.jsonl), by full name (read once)."""
         if self._listing is None:
-            found: dict[str, Mapping[str, Any]] = {}
-            try:
-                raw = self.ctx.paths.repos_path.read_bytes()
-            except FileNotFoundError:
-                raw = b""
-            for line in raw.splitlines():
-                try:
-                    data = orjson.loads(line)["data"]
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    continue
-                if isinstance(data, dict) and isinstance(data.get("full_name"), str):
-                    found[data["full_name"]] = data
-            self._listing = found
+            self._listing = dict(read_repos(self.ctx.paths.repos_path))
         return self._listing
 
     async def _with_threads(self, work: Awaitable[None]) -> None:

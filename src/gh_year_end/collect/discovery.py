@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -248,6 +249,24 @@ async def run_discovery(ctx: RunContext, client: PageSource, *, first: bool) -> 
     )
     for refusal in found.refused:
         events.message(f"refused: {refusal.reason}")
+
+
+def read_repos(path: Path) -> dict[str, dict[str, Any]]:
+    """The repositories' records in repos.jsonl (``path``), by full name; a line that is not
+    one is skipped, a missing file is none."""
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return found
+    for line in raw.splitlines():
+        try:
+            data = orjson.loads(line)["data"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("full_name"), str):
+            found[data["full_name"]] = data
+    return found
 
 
 def write_repos(ctx: RunContext, repos: Iterable[Mapping[str, Any]]) -> None:

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.discovery import (
     PageSource,
     discover,
     first_contact,
     plan_entry,
+    read_repos,
     until_stopped,
     write_repos,
 )
@@ -89,18 +88,7 @@ async def _listing_changed(client: PageSource, pages: list[Any]) -> bool:
 def _records(ctx: RunContext) -> dict[str, dict[str, Any]]:
     """The repositories' records in repos.jsonl, by full name (an unreadable line is skipped:
     its repository's plan entry stands in for it)."""
-    found: dict[str, dict[str, Any]] = {}
-    try:
-        raw = ctx.paths.repos_path.read_bytes()
-    except FileNotFoundError:
-        raw = b""
-    for line in raw.splitlines():
-        try:
-            data = orjson.loads(line)["data"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("full_name"), str):
-            found[data["full_name"]] = data
+    found = read_repos(ctx.paths.repos_path)
     for name in ctx.checkpoint.repo_names():
         if name not in found:
             entry = ctx.checkpoint.get_repo(name)

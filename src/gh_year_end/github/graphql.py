@@ -103,3 +103,22 @@ _RATE_LIMIT_TYPES: Final = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
 def is_rate_limited(errors: tuple[GraphQLError, ...]) -> bool:
     """Whether GitHub refused the query for its primary budget."""
     return any(e.type in _RATE_LIMIT_TYPES for e in errors)
+
+
+def split_aliases(answer: GraphQLAnswer, count: int) -> list[GraphQLAnswer]:
+    """A query of ``count`` repositories (aliases ``r0``…) split into each one's answer, as if
+    it had been asked alone: its data under ``repository``, its errors' paths starting there;
+    an error of the whole query (no path) belongs to every part."""
+    parts: list[GraphQLAnswer] = []
+    for i in range(count):
+        alias = f"r{i}"
+        data = None if answer.data is None else {"repository": answer.data.get(alias)}
+        errors = tuple(
+            GraphQLError(e.type, e.message, ("repository", *e.path[1:]))
+            if e.path and e.path[0] == alias
+            else e
+            for e in answer.errors
+            if not e.path or e.path[0] == alias
+        )
+        parts.append(GraphQLAnswer(data, errors, answer.meta))
+    return parts

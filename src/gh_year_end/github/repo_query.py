@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
+from gh_year_end.github.graphql import GraphQLAnswer, split_aliases
 
 #: Repositories per query. GitHub's cost is the connections' pages asked, a hundred to a
 #: point: a health query asks three connections of 100 per repository (topics, languages,
@@ -78,24 +78,6 @@ class Repo:
         return f"{self.owner}/{self.name}"
 
 
-def _split(answer: GraphQLAnswer, count: int) -> list[GraphQLAnswer]:
-    """Each repository's part of ``answer``: its data under ``repository``, its errors' paths
-    starting there; an error of the whole query (no path) belongs to every part."""
-    parts: list[GraphQLAnswer] = []
-    for i in range(count):
-        alias = f"r{i}"
-        data = None if answer.data is None else {"repository": answer.data.get(alias)}
-        errors = tuple(
-            GraphQLError(e.type, e.message, ("repository", *e.path[1:]))
-            if e.path and e.path[0] == alias
-            else e
-            for e in answer.errors
-            if not e.path or e.path[0] == alias
-        )
-        parts.append(GraphQLAnswer(data, errors, answer.meta))
-    return parts
-
-
 @dataclass(frozen=True)
 class HealthQuery:
     """The health of several repositories; ``trees``: the folders whose entries are read
@@ -135,9 +117,9 @@ class HealthQuery:
         return found
 
     def split(self, answer: GraphQLAnswer) -> list[GraphQLAnswer]:
-        """Each repository's part of ``answer`` (see :func:`_split`), with its vulnerability
-        alerts' answer under ``alerts`` (null when refused)."""
-        parts = _split(answer, len(self.repos))
+        """Each repository's part of ``answer`` (see :func:`~.graphql.split_aliases`), with its
+        vulnerability alerts' answer under ``alerts`` (null when refused)."""
+        parts = split_aliases(answer, len(self.repos))
         for i, part in enumerate(parts):
             if part.data is not None and answer.data is not None:
                 part.data["alerts"] = answer.data.get(f"v{i}")
@@ -188,8 +170,8 @@ class HistoryQuery:
         return found
 
     def split(self, answer: GraphQLAnswer) -> list[GraphQLAnswer]:
-        """Each repository's part of ``answer`` (see :func:`_split`)."""
-        return _split(answer, len(self.repos))
+        """Each repository's part of ``answer`` (see :func:`~.graphql.split_aliases`)."""
+        return split_aliases(answer, len(self.repos))
 
 
 __all__ = [

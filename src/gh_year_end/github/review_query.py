@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gh_year_end.github.answers import PageMeta
-from gh_year_end.github.graphql import GraphQLAnswer, GraphQLError
+from gh_year_end.github.graphql import GraphQLAnswer, split_aliases
 from gh_year_end.github.review_shape import REVIEW_SELECTION
 
 #: Pull requests per query, and reviews per pull request per query (GitHub's most per page).
@@ -105,22 +105,9 @@ class ReviewQuery:
         return found
 
     def split(self, answer: GraphQLAnswer) -> list[GraphQLAnswer]:
-        """Each batch's part of ``answer``, as if it had been asked alone: its data under
-        ``repository``, its errors' paths starting there; an error of the whole query (no
-        path) belongs to every part."""
-        parts: list[GraphQLAnswer] = []
-        for i in range(len(self.batches)):
-            alias = f"r{i}"
-            data = None if answer.data is None else {"repository": answer.data.get(alias)}
-            errors = tuple(
-                GraphQLError(e.type, e.message, ("repository", *e.path[1:]))
-                if e.path and e.path[0] == alias
-                else e
-                for e in answer.errors
-                if not e.path or e.path[0] == alias
-            )
-            parts.append(GraphQLAnswer(data, errors, answer.meta))
-        return parts
+        """Each batch's part of ``answer``, as if it had been asked alone (see
+        :func:`~.graphql.split_aliases`)."""
+        return split_aliases(answer, len(self.batches))
 
 
 @dataclass(frozen=True)
