@@ -19,14 +19,20 @@ Rows (each is also a script of its own in bench/, with more detail):
     j  refresh_run.py   ghye collect --refresh of an unchanged 200-repo org: share   >= 90% 304,
                         answered 304, counted requests vs a fresh collect's; then   <= 5% counted
                         after a mutation, refreshed = fresh but for the deletions
+    k  health_run.py    health of every repository (25 a query) and size of every    health <=
+                        window commit (100 repos' history pages a query), GraphQL,   repos/25,
+                        3 orgs (16 repos; 200; 30 of 600 commits), 2025 window:      sizes <=
+                        RepoHealth / CommitSizes queries counted by operation name   commits/100
+                        in the fake's log, probes a run; one record each, verify
 
 Everything talks to the fake GitHub on 127.0.0.1. Takes about 6 minutes on 2 idle cores (up to
-~10 when other work shares the machine), and rows h, i and j about 90 s, 75 s and 20 s more.
+~10 when other work shares the machine), and rows h, i, j and k about 90 s, 75 s, 20 s and 30 s
+more.
 Goals are reported, not enforced: the exit status is 0 when every row ran (``--strict``: 1 when
 a goal is missed). Other processes busy on the machine slow rows a, c and f down; the load
 average at the start and the end is printed and stored.
 
-    .venv/bin/python bench/run.py [--rows abcdefghij] [--strict]
+    .venv/bin/python bench/run.py [--rows abcdefghijk] [--strict]
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from typing import Any
 import app_renewal
 import commit_cost
 import credentials_run
+import health_run
 import latency
 import memory
 import orjson
@@ -347,6 +354,71 @@ def row_j() -> Row:
     )
 
 
+def row_k() -> Row:
+    """Repository health and commit sizes through GraphQL: the queries each costs, counted by
+    operation name in the fake's log, on three orgs; one record each, ``ghye verify``."""
+    r = health_run.run()
+    exact = "yes" if all(o.exact for o in r.orgs) else "NO"
+    clean = "yes" if all(o.clean for o in r.orgs) else "NO"
+    probes = sorted({n for o in r.orgs for n in o.probes.values()})
+    rest = sorted({o.rest_added for o in r.orgs})
+    return Row(
+        "k",
+        "health + commit sizes (GraphQL)",
+        "repos/commits: health + sizes queries "
+        + "; ".join(o.figure() for o in r.orgs)
+        + f"; {'/'.join(map(str, probes))} probe a run, {'/'.join(f'{n:+d}' for n in rest)}"
+        f" REST; once each + verify {exact}; counted by name, no stray {clean}",
+        "health <= ceil(repos/25), sizes <= ceil(commits/100), each counted; exact",
+        r.met,
+        details={
+            o.label: {
+                "fake_args": o.fake_args,
+                "repos": o.repos,
+                "window_commits": o.window_commits,
+                "records": o.records,
+                "health_queries": o.health_queries,
+                "history_queries": o.history_queries,
+                "goal_health": o.goal_health,
+                "goal_history": o.goal_history,
+                "probes": o.probes,
+                "strays": o.strays,
+                "counted_clean": o.clean,
+                "one_point_a_query": o.one_point_each,
+                "rest_added": o.rest_added,
+                "health_once": o.health_once,
+                "stats_once": o.stats_once,
+                "problems": o.problems[:50],
+                "verify_exit": o.verify_exit,
+                "runs": {
+                    name: {
+                        "exit_code": run.exit_code,
+                        "wall": run.wall,
+                        "requests": run.requests,
+                        "rest": run.rest,
+                        "graphql_queries": run.graphql_queries,
+                        "graphql_points": run.graphql_points,
+                        "by_endpoint": run.by_endpoint,
+                        "graphql_by_operation": run.by_operation,
+                        "log_complete": run.log_complete,
+                        "counted": run.counted,
+                    }
+                    for name, run in o.runs.items()
+                },
+            }
+            for o in r.orgs
+        }
+        | {
+            "year": health_run.YEAR,
+            "operations": {
+                "health": health_run.HEALTH_QUERY,
+                "history": health_run.HISTORY_QUERY,
+                "probe": health_run.PROBE,
+            },
+        },
+    )
+
+
 ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "a": ("overhead vs bare httpx loop", row_a),
     "b": ("page commit, 10,000 vs 10 repos", row_b),
@@ -358,6 +430,7 @@ ROWS: dict[str, tuple[str, Callable[[], Row]]] = {
     "h": ("3 credentials vs 1 (100 / 10 s each)", row_h),
     "i": ("App tokens of 30 s, renewed", row_i),
     "j": ("refresh, unchanged 200-repo org", row_j),
+    "k": ("health + commit sizes (GraphQL)", row_k),
 }
 
 
