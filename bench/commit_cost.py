@@ -25,11 +25,11 @@ from types import TracebackType
 from typing import Self
 
 from gh_year_end.config import Config, parse_config
-from gh_year_end.endpoints import ENDPOINT_NAMES
+from gh_year_end.endpoints import ENDPOINTS as TABLE
 from gh_year_end.storage import CheckpointManager, JSONLWriter
 from gh_year_end.storage.paths import PathManager
 
-ENDPOINTS = ENDPOINT_NAMES
+ENDPOINTS = tuple(e.name for e in TABLE if not e.opt_in)  # what a default config plans
 GOAL = 1.5
 BLOCK = 250
 

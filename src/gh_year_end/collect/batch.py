@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
+from gh_year_end.collect.batch_writes import BatchWrites, Stopped
 from gh_year_end.collect.context import RunContext
 from gh_year_end.collect.discovery import read_repos, until_stopped
 from gh_year_end.collect.health import (
@@ -46,9 +46,7 @@ from gh_year_end.github.repo_query import (
     HistoryQuery,
     Repo,
 )
-from gh_year_end.storage.checkpoint import CheckpointStatus, Cursor, EndpointProgress, Refreshed
-from gh_year_end.storage.jsonl import SOURCE_GRAPHQL, JSONLWriter, envelope_line
-from gh_year_end.storage.rewrite import Rewritten, finish_switch, write_refreshed
+from gh_year_end.storage.checkpoint import CheckpointStatus, Cursor, EndpointProgress
 
 HEALTH: Final = "repo_health"
 STATS: Final = "commit_stats"
@@ -70,6 +68,7 @@ class BatchRunner:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.writes = BatchWrites(ctx)
         self._listing: dict[str, Mapping[str, Any]] | None = None
         self._problem: str | None = None
         self._asked = False
@@ -118,8 +117,11 @@ class BatchRunner:
             if verdict == "read":
                 stats.append(unit)
             elif verdict == "current":
-                await self._current(unit, generation)
-            # "wait": its commits are not current yet; the refresh stays open for it.
+                await self.writes.current(unit, generation)
+            elif self.ctx.refresh is not None:  # "wait": the refresh stays open for it
+                self.ctx.refresh.left.append(
+                    f"{unit.repo} {unit.endpoint.name}: waits for its commits to be current"
+                )
         await self._stats(stats, generation=generation)
 
     async def _stats_due(self, unit: Unit, generation: int) -> str:
@@ -163,7 +165,7 @@ class BatchRunner:
             answers = await self._answers(query, chunk)
             for unit, answer in zip(chunk, answers, strict=True):
                 if isinstance(answer, BaseException):
-                    await self._fail(unit, answer)
+                    await self.writes.fail(unit, answer)
                     continue
                 if await self._repository_refused(unit, answer):
                     continue
@@ -175,12 +177,12 @@ class BatchRunner:
                         self.ctx.config.collection.hygiene,
                     )
                 except Incomplete as exc:
-                    await self._record_failure(unit, str(exc), retryable=True)
+                    await self.writes.record_failure(unit, str(exc), retryable=True)
                     continue
                 if generation is None:
-                    await self._commit(unit, [record], page=1, cursor=Cursor(), complete=True)
+                    await self.writes.commit(unit, [record], page=1, cursor=Cursor(), complete=True)
                 else:
-                    await self._switch(unit, {unit.repo: record}, generation)
+                    await self.writes.switch(unit, {unit.repo: record}, generation)
 
     # --- commit sizes --------------------------------------------------------------------------
 
@@ -213,7 +215,7 @@ class BatchRunner:
         """Commit (or gather, when refreshing) one history page; True when more pages follow."""
         unit = walk.unit
         if isinstance(answer, BaseException):
-            await self._fail(unit, answer)
+            await self.writes.fail(unit, answer)
             return False
         if await self._repository_refused(unit, answer):
             return False
@@ -222,7 +224,7 @@ class BatchRunner:
             history = _history(answer)
             page = stats_records(history)
         except Incomplete as exc:
-            await self._record_failure(unit, str(exc), retryable=True)
+            await self.writes.record_failure(unit, str(exc), retryable=True)
             return False
         records = [
             r for r in page if unit.endpoint.keep(r, self.ctx.window) and r["sha"] not in walk.seen
@@ -237,11 +239,11 @@ class BatchRunner:
         if generation is not None:
             walk.records += records
             if not more:
-                await self._switch(unit, {r["sha"]: r for r in walk.records}, generation)
+                await self.writes.switch(unit, {r["sha"]: r for r in walk.records}, generation)
             walk.after = after
             return more
         cursor = Cursor(history_after=after if more else None)
-        await self._commit(unit, records, page=walk.page, cursor=cursor, complete=not more)
+        await self.writes.commit(unit, records, page=walk.page, cursor=cursor, complete=not more)
         walk.after = after
         return more
 
@@ -283,7 +285,7 @@ class BatchRunner:
             return False
         reason = f"read only through GitHub's GraphQL API, and {self._problem}"
         for unit in units:
-            await self._record_failure(unit, reason, retryable=False)
+            await self.writes.record_failure(unit, reason, retryable=False)
         return True
 
     async def _repository_refused(self, unit: Unit, answer: GraphQLAnswer) -> bool:
@@ -296,192 +298,21 @@ class BatchRunner:
         whole = [e for e in answer.errors if not e.path]
         if answer.data is None and whole and not _passing(whole):
             why = "; ".join(e.describe() for e in whole[:2])
-            await self._record_failure(unit, f"GitHub refused the query: {why}", retryable=False)
+            await self.writes.record_failure(
+                unit, f"GitHub refused the query: {why}", retryable=False
+            )
             return True
         kinds = {e.type for e in answer.errors if tuple(e.path[:1]) == ("repository",)}
         if "NOT_FOUND" in kinds or "FORBIDDEN" in kinds:
             status = 404 if "NOT_FOUND" in kinds else 403
             why = "; ".join(e.describe() for e in answer.errors[:2])
-            await self._record_failure(unit, why, retryable=False, unavailable=True, status=status)
+            await self.writes.record_failure(
+                unit, why, retryable=False, unavailable=True, status=status
+            )
             return True
         why = "; ".join(e.describe() for e in answer.errors[:2]) or "no data in GitHub's answer"
-        await self._record_failure(unit, f"GitHub's GraphQL answer: {why}", retryable=True)
+        await self.writes.record_failure(unit, f"GitHub's GraphQL answer: {why}", retryable=True)
         return True
-
-    # --- writing -------------------------------------------------------------------------------
-
-    async def _commit(
-        self,
-        unit: Unit,
-        records: list[dict[str, Any]],
-        *,
-        page: int,
-        cursor: Cursor,
-        complete: bool,
-    ) -> None:
-        ctx = self.ctx
-        name = unit.endpoint.name
-
-        def commit() -> None:
-            progress = ctx.checkpoint.get_endpoint(unit.repo, name)
-            writer = JSONLWriter(
-                ctx.paths.raw_path(name, unit.repo),
-                repo=unit.repo,
-                committed_offset=progress.offset,
-                committed_lines=progress.lines,
-            )
-            try:
-                for record in records:
-                    writer.write(
-                        source=SOURCE_GRAPHQL,
-                        endpoint=name,
-                        data=record,
-                        repo=unit.repo,
-                        page=page,
-                        request_id=None,
-                    )
-                offset, lines = writer.flush()
-            finally:
-                writer.close()
-            ctx.checkpoint.update_progress(
-                unit.repo,
-                name,
-                page,
-                len(records),
-                offset=offset,
-                lines=lines,
-                cursor=cursor,
-                complete=complete,
-            )
-
-        await ctx.in_thread(commit)
-        ctx.tally.pages += 1
-        ctx.tally.records += len(records)
-        ctx.events.page_committed(unit.repo, name, page, len(records), 0)
-        if complete:
-            ctx.events.unit_finished(unit.repo, name, "complete", None)
-
-    async def _switch(
-        self, unit: Unit, records: Mapping[Any, dict[str, Any]], generation: int
-    ) -> None:
-        """A refreshed unit's records merged into its file and switched in (one commit)."""
-        ctx, name = self.ctx, unit.endpoint.name
-        progress = ctx.checkpoint.get_endpoint(unit.repo, name)
-        stamp = datetime.now(UTC)
-        fetched = stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        lines = {
-            key: (
-                record,
-                envelope_line(
-                    timestamp=fetched,
-                    source=SOURCE_GRAPHQL,
-                    endpoint=name,
-                    repo=unit.repo,
-                    page=None,
-                    request_id=None,
-                    data=record,
-                ),
-            )
-            for key, record in records.items()
-        }
-        path = ctx.paths.raw_path(name, unit.repo)
-
-        def switch() -> Rewritten | None:
-            rewritten = write_refreshed(path, progress.offset, unit.endpoint.record_id, lines)
-            if rewritten is None:
-                ctx.checkpoint.commit_refresh(unit.repo, name, Refreshed(generation, stamp, None))
-                return None
-            ctx.checkpoint.commit_refresh(
-                unit.repo,
-                name,
-                Refreshed(
-                    generation,
-                    stamp,
-                    None,
-                    offset=rewritten.offset,
-                    lines=rewritten.lines,
-                    switch=rewritten.name,
-                ),
-            )
-            finish_switch(path, rewritten.name, rewritten.offset)
-            ctx.checkpoint.switch_done(unit.repo, name)
-            return rewritten
-
-        rewritten = await ctx.in_thread(switch)
-        ctx.events.unit_finished(unit.repo, name, "complete", None)
-        tally = ctx.refresh
-        if tally is not None:
-            tally.units += 1
-            if rewritten is None:
-                tally.unchanged += 1
-            else:
-                tally.changed += 1
-                tally.replaced += rewritten.replaced
-                tally.added += rewritten.added
-
-    async def _current(self, unit: Unit, generation: int) -> None:
-        """A unit nothing changed for: current for this refresh without a request."""
-        ctx = self.ctx
-        await ctx.in_thread(
-            ctx.checkpoint.commit_refresh,
-            unit.repo,
-            unit.endpoint.name,
-            Refreshed(generation, datetime.now(UTC), None),
-        )
-        if ctx.refresh is not None:
-            ctx.refresh.units += 1
-            ctx.refresh.untouched += 1
-
-    async def _fail(self, unit: Unit, exc: BaseException) -> None:
-        if isinstance(exc, Stopped):
-            return  # the run stops: the unit is as it was
-        retryable = bool(getattr(exc, "retryable", True))
-        await self._record_failure(
-            unit, str(exc), retryable=retryable, status=getattr(exc, "status", None)
-        )
-
-    async def _record_failure(
-        self,
-        unit: Unit,
-        reason: str,
-        *,
-        retryable: bool,
-        unavailable: bool = False,
-        status: int | None = None,
-    ) -> None:
-        ctx = self.ctx
-        tally = ctx.refresh
-        name = f"{unit.repo} {unit.endpoint.name}"
-        if tally is not None and self._state(unit).status is CheckpointStatus.COMPLETE:
-            # A refresh: what was collected stays. A failure that may pass is tried again by
-            # `ghye resume`; a refusal is kept as collected; another failure for good is
-            # recorded failed (exit 3) so that the refresh can end.
-            if retryable:
-                tally.left.append(f"{name}: {reason}")
-                ctx.events.unit_finished(unit.repo, unit.endpoint.name, "failed", reason)
-                return
-            if unavailable:
-                tally.refused.append(f"{name}: {reason}")
-                await ctx.in_thread(
-                    ctx.checkpoint.commit_refresh,
-                    unit.repo,
-                    unit.endpoint.name,
-                    Refreshed(tally.generation, None, None),
-                )
-                ctx.events.unit_finished(unit.repo, unit.endpoint.name, "unavailable", reason)
-                return
-            tally.failed.append(f"{name}: {reason}")
-        await ctx.in_thread(
-            ctx.checkpoint.mark_repo_endpoint_failed,
-            unit.repo,
-            unit.endpoint.name,
-            reason,
-            retryable,
-            unavailable=unavailable,
-            http_status=status,
-        )
-        status_word = "unavailable" if unavailable else "failed"
-        ctx.events.unit_finished(unit.repo, unit.endpoint.name, status_word, reason)
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -509,10 +340,6 @@ class BatchRunner:
         finally:
             ctx.threads.shutdown(wait=True)
             ctx.executor = None
-
-
-class Stopped(Exception):
-    """The run stopped while a query was on its way: nothing of it is written."""
 
 
 def _ended(state: EndpointProgress) -> bool:
