@@ -237,7 +237,10 @@ def target_dir(root: Path, owner: str = "acme", year: int = 2025) -> Path:
 
 
 def record_id(endpoint: str, data: Mapping[str, Any]) -> Any:
-    """The id a record is counted by (the endpoint table's record_id)."""
+    """The id a record is counted by: the endpoint table's record_id (repos.jsonl's records,
+    "repos", by full name)."""
+    if endpoint == "repos":
+        return data["full_name"]
     return data[BY_NAME[endpoint].record_id]
 
 
