@@ -162,6 +162,17 @@ class Endpoint:
 
 PER_PAGE: Final = "100"
 
+
+def _by_update(window: Window) -> dict[str, str]:
+    """A keyset walk's query: what was updated since the window began, oldest update first."""
+    return {
+        "since": window.since_param,
+        "sort": "updated",
+        "direction": "asc",
+        "per_page": PER_PAGE,
+    }
+
+
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     Endpoint(
         name="pulls",
@@ -182,13 +193,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         switch="issues",
         transport=Transport.KEYSET,
         path="/repos/{repo}/issues",
-        params=lambda w: {
-            "state": "all",
-            "since": w.since_param,
-            "sort": "updated",
-            "direction": "asc",
-            "per_page": PER_PAGE,
-        },
+        params=lambda w: {"state": "all", **_by_update(w)},
         keep=_issue,
     ),
     Endpoint(
@@ -196,12 +201,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         switch="comments",
         transport=Transport.KEYSET,
         path="/repos/{repo}/issues/comments",
-        params=lambda w: {
-            "since": w.since_param,
-            "sort": "updated",
-            "direction": "asc",
-            "per_page": PER_PAGE,
-        },
+        params=_by_update,
         keep=_created_updated,
     ),
     Endpoint(
@@ -209,12 +209,7 @@ ENDPOINTS: Final[tuple[Endpoint, ...]] = (
         switch="comments",
         transport=Transport.KEYSET,
         path="/repos/{repo}/pulls/comments",
-        params=lambda w: {
-            "since": w.since_param,
-            "sort": "updated",
-            "direction": "asc",
-            "per_page": PER_PAGE,
-        },
+        params=_by_update,
         keep=_created_updated,
     ),
     Endpoint(

@@ -136,9 +136,7 @@ class Exchange:
             limiter = sent.lane.limiter
             status = response.status_code
             if 200 <= status < 300:
-                meta = PageMeta(
-                    status, self.shown(response), picked.get(REQUEST_ID), rate, picked.get("etag")
-                )
+                meta = self._meta(response, picked, rate)
                 parsed = await self._parse(response, meta, target, tries, expect=expect, key=key)
                 if parsed is _RETRY:
                     continue
@@ -151,9 +149,7 @@ class Exchange:
                 return parsed, meta, picked.get("link")
             if status == 304 and if_none_match is not None:
                 limiter.success()
-                meta = PageMeta(
-                    status, self.shown(response), picked.get(REQUEST_ID), rate, picked.get("etag")
-                )
+                meta = self._meta(response, picked, rate)
                 return None, meta, None
             if status in _REDIRECTS and "location" in response.headers:
                 target, params = self._redirect(response, tries), None
@@ -184,11 +180,7 @@ class Exchange:
                 await self._retrier.server_error(response, shown, target, tries)
                 continue
             if status == 409 and empty_on_409:
-                return (
-                    None,
-                    PageMeta(status, self.shown(response), picked.get(REQUEST_ID), rate),
-                    None,
-                )
+                return None, self._meta(response, picked, rate), None
             self._raise_client_error(response, sent.lane)
 
     async def _send(
@@ -358,6 +350,18 @@ class Exchange:
             status=response.status_code,
             url=self.shown(response),
             request_id=response.headers.get(REQUEST_ID),
+        )
+
+    def _meta(
+        self, response: httpx.Response, picked: Mapping[str, str], rate: RateLimitState | None
+    ) -> PageMeta:
+        """What a page records of the answer it came from."""
+        return PageMeta(
+            response.status_code,
+            self.shown(response),
+            picked.get(REQUEST_ID),
+            rate,
+            picked.get("etag"),
         )
 
     def shown(self, response: httpx.Response) -> str:
